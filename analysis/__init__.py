@@ -1,0 +1,1 @@
+"""MitoGAN analysis."""

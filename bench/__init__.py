@@ -1,0 +1,1 @@
+"""MitoGAN's orchestration layer: the ``mitogan`` CLI, workspace, studies and tracking."""

@@ -1,0 +1,2 @@
+"""CLI sub-commands. Each module here defines ``register(subparsers)``; ``bench.cli`` finds them
+all, so a new command is one module and nothing else."""

@@ -1,0 +1,176 @@
+"""Pipelines: ordered named ops → a cached training tensor ``(N, 1, size, size)``.
+
+A pipeline is written as a spec string, ``register|normalize(p_low=1,p_high=99.8)|nlm(h=8)``, or
+as a YAML list (``["register", {"normalize": {"p_low": 1}}, "nlm"]``); both canonicalise (all
+parameters spelled out, defaults filled in, sorted) to the same string and therefore the same
+cache key. A pipeline that does not end with a geometry op gets ``resize`` appended.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from tqdm import tqdm
+
+from bench.errors import MitoError
+from bench.workspace import cache_dir, workspace_dir
+from preprocessing.ops import get_op
+
+STEP_RE = re.compile(r"^\s*([a-z][a-z0-9_]*)\s*(?:\((.*)\))?\s*$")
+
+
+def _value(text: str):
+    text = text.strip()
+    for cast in (int, float):
+        try:
+            return cast(text)
+        except ValueError:
+            pass
+    return text.strip("'\"")
+
+
+def _fmt(v) -> str:
+    return repr(round(v, 10)) if isinstance(v, float) else str(v)
+
+
+@dataclass(frozen=True)
+class Pipeline:
+    steps: tuple  # ((op name, {param: value}), ...) with every parameter resolved
+
+    @classmethod
+    def parse(cls, spec) -> "Pipeline":
+        """Parse a spec string or a YAML-style list; ``MitoError`` names the bad step."""
+        if isinstance(spec, Pipeline):
+            return spec
+        raw = []
+        items = [s for s in spec.split("|")] if isinstance(spec, str) else list(spec)
+        for item in items:
+            if isinstance(item, dict):
+                if len(item) != 1:
+                    raise MitoError("pipeline", f"a list step is 'name' or {{name: {{params}}}}: {item!r}")
+                (name, params), = item.items()
+                raw.append((name, dict(params or {})))
+                continue
+            m = STEP_RE.match(str(item))
+            if not m:
+                raise MitoError("pipeline", f"cannot parse step {item!r} (expected name or name(k=v,...))")
+            params = {}
+            for kv in filter(None, (m.group(2) or "").split(",")):
+                if "=" not in kv:
+                    raise MitoError("pipeline", f"step {item!r}: parameters are k=v, got {kv!r}")
+                k, v = kv.split("=", 1)
+                params[k.strip()] = _value(v)
+            raw.append((m.group(1), params))
+        if not raw:
+            raise MitoError("pipeline", "empty pipeline")
+        steps = []
+        for i, (name, params) in enumerate(raw):
+            op = get_op(name)
+            if op.geometry and i != len(raw) - 1:
+                raise MitoError("pipeline", f"geometry op {name!r} must be the last step")
+            steps.append((name, op.resolve(params)))
+        if not get_op(steps[-1][0]).geometry:
+            steps.append(("resize", get_op("resize").resolve({})))
+        return cls(tuple(steps))
+
+    def canonical(self) -> str:
+        return "|".join(f"{n}({','.join(f'{k}={_fmt(v)}' for k, v in sorted(p.items()))})"
+                        for n, p in self.steps)
+
+    def short(self) -> str:
+        """Op names only, for labels (``register|normalize|nlm|resize``)."""
+        return "|".join(n for n, _ in self.steps)
+
+    def key(self, data_hash: str, size: int) -> str:
+        versions = [get_op(n).version for n, _ in self.steps]
+        blob = json.dumps([data_hash, self.canonical(), versions, int(size)])
+        return hashlib.sha256(blob.encode()).hexdigest()[:24]
+
+    def run_movie(self, frames: np.ndarray, size: int, keep_stages: bool = False):
+        """Apply every step to one movie ``(T, Y, X)``.
+
+        Returns ``(x (N, size, size), src (N,), stages)``; ``stages`` lists ``(label, frames)``
+        after each non-geometry op when ``keep_stages`` (for contact sheets), else ``[]``.
+        """
+        x, stages = np.asarray(frames, np.float32), []
+        if keep_stages:
+            stages.append(("input", x))
+        for name, params in self.steps[:-1]:
+            x = get_op(name)(x, **params)
+            if keep_stages:
+                stages.append((name, x))
+        name, params = self.steps[-1]
+        out, src = get_op(name).fn(x, size=size, **params)
+        return out, src, stages
+
+
+@dataclass
+class Prepared:
+    """A training tensor and where each sample came from."""
+
+    x: np.ndarray           # (N, 1, size, size) float32 in [0, 1]
+    movie_ids: np.ndarray   # (N,) str
+    frame_index: np.ndarray  # (N,) int: frame within its movie
+    key: str
+    pipeline: str           # canonical spec
+    cache_hit: bool = False
+    path: Path | None = None
+
+    def subset(self, mask: np.ndarray) -> "Prepared":
+        return Prepared(self.x[mask], self.movie_ids[mask], self.frame_index[mask], self.key,
+                        self.pipeline, self.cache_hit, self.path)
+
+
+def prepare(dataset, spec, size: int, workspace=None, progress: bool = True) -> Prepared:
+    """The data set processed by ``spec`` at ``size`` px, from the cache when possible.
+
+    The cache entry (``<workspace>/cache/preprocess/<key>/``) is keyed by the data set hash, the
+    canonical spec, every op's version and the size; it is written to a temporary folder and
+    renamed, so an interrupted run never leaves a half entry.
+    """
+    pipe = Pipeline.parse(spec)
+    key = pipe.key(dataset.hash, size)
+    root = cache_dir(workspace_dir(workspace), "preprocess")
+    entry = root / key
+    if (entry / "meta.json").is_file():
+        meta = json.loads((entry / "meta.json").read_text())
+        return Prepared(np.load(entry / "x.npy"), np.asarray(meta["movie_ids"]),
+                        np.asarray(meta["frame_index"]), key, meta["pipeline"], True, entry)
+    xs, ids, idx = [], [], []
+    for movie_id, frames in tqdm(dataset.iter_movies(), total=len(dataset.movies), unit="movie",
+                                 desc=f"preprocess {pipe.short()}", disable=not progress):
+        out, src, _ = pipe.run_movie(frames, size)
+        xs.append(out)
+        ids += [movie_id] * len(out)
+        idx.append(src)
+    x = np.concatenate(xs)[:, None] if xs else np.zeros((0, 1, size, size), np.float32)
+    if len(x) == 0:
+        raise MitoError(dataset.name, f"pipeline {pipe.canonical()} produced no samples")
+    tmp = root / f".tmp-{key}-{os.getpid()}"
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    np.save(tmp / "x.npy", x.astype(np.float32))
+    meta = {"dataset": dataset.name, "data_hash": dataset.hash, "pipeline": pipe.canonical(),
+            "size": size, "movie_ids": ids, "frame_index": np.concatenate(idx).tolist()}
+    (tmp / "meta.json").write_text(json.dumps(meta))
+    try:
+        tmp.rename(entry)
+    except OSError:  # another process wrote the same entry first: theirs is identical
+        shutil.rmtree(tmp, ignore_errors=True)
+    return Prepared(x, np.asarray(ids), np.asarray(meta["frame_index"]), key, pipe.canonical(),
+                    False, entry)
+
+
+def prepare_split(dataset, spec, size: int, workspace=None, heldout_fraction: float = 0.25,
+                  seed: int = 0, progress: bool = True) -> tuple[Prepared, Prepared]:
+    """``prepare`` then split by movie (``Dataset.split``): ``(train, heldout)``."""
+    prep = prepare(dataset, spec, size, workspace, progress)
+    _, held = dataset.split(heldout_fraction, seed)
+    is_held = np.isin(prep.movie_ids, held)
+    return prep.subset(~is_held), prep.subset(is_held)

@@ -1,0 +1,255 @@
+"""Movie readers: one class per source format, each yielding raw 2-D planes one at a time.
+
+A reader never holds more than one plane (or, for z projections, one z-stack of a time point)
+in memory, so a TIFF larger than memory streams page by page. Every reader is re-iterable (the
+importer reads twice when it needs data-set-wide intensity statistics first).
+
+Planes come out as ``(Y, X)`` arrays in the source dtype; colour sources are reduced to one
+channel here (``channel=C`` picks one; otherwise RGB becomes luminance, and the reader says so).
+"""
+from __future__ import annotations
+
+import re
+from abc import ABC, abstractmethod
+from pathlib import Path
+from typing import Iterator
+
+import cv2
+import numpy as np
+import tifffile
+from PIL import Image, ImageSequence
+
+from bench.errors import MitoError
+
+TIFF_EXT = {".tif", ".tiff"}
+IMAGE_EXT = {".png", ".tif", ".tiff", ".jpg", ".jpeg", ".bmp"}
+VIDEO_EXT = {".avi", ".mp4", ".mov", ".mkv"}
+LUMA = np.array([0.299, 0.587, 0.114])  # ITU-R BT.601, the weights OpenCV's RGB2GRAY uses
+
+
+def to_gray(plane: np.ndarray, channel: int | None, where, notices: set, bgr: bool = False):
+    """Reduce a ``(Y, X, C)`` plane to ``(Y, X)``: pick ``channel`` or convert RGB to luminance."""
+    if plane.ndim == 2:
+        return plane
+    if channel is not None:
+        if channel >= plane.shape[-1]:
+            raise MitoError(where, f"--channel {channel} but the image has {plane.shape[-1]} channels")
+        return plane[..., channel]
+    rgb = plane[..., :3][..., ::-1] if bgr else plane[..., :3]
+    if np.array_equal(rgb[..., 0], rgb[..., 1]) and np.array_equal(rgb[..., 1], rgb[..., 2]):
+        return rgb[..., 0]  # grey stored as RGB: nothing to convert, nothing to say
+    notices.add(f"{where}: RGB input without --channel: converted to luminance (BT.601)")
+    return (rgb.astype(np.float64) @ LUMA).astype(np.float32)
+
+
+class Reader(ABC):
+    """A source movie. Contract: ``shape`` is the plane's ``(Y, X)``; ``frames()`` yields
+    ``(frame_index, z_index_or_None, plane (Y, X))`` in time order, after ``frames``/``z``/``channel``
+    selection, each plane a fresh array in the source dtype (float32 for projections)."""
+
+    def __init__(self, path: Path, *, channel=None, z="max", frames=None):
+        self.path, self.channel, self.z, self.frame_slice = path, channel, z, frames
+        self.notices: set[str] = set()
+
+    @property
+    @abstractmethod
+    def shape(self) -> tuple[int, int]: ...
+
+    @property
+    @abstractmethod
+    def dtype(self) -> np.dtype: ...
+
+    @abstractmethod
+    def frames(self) -> Iterator[tuple[int, int | None, np.ndarray]]: ...
+
+    def _times(self, n: int) -> range:
+        times = range(n)[self.frame_slice] if self.frame_slice else range(n)
+        if len(times) == 0:
+            raise MitoError(self.path, "movie has zero frames" + (
+                f" in --frames {self.frame_slice.start}:{self.frame_slice.stop}" if n else ""))
+        return times
+
+
+class TiffReader(Reader):
+    """TIFF / OME-TIFF stacks: YX, TYX, ZYX, TZYX, with channels (C or samples S), any dtype."""
+
+    def __init__(self, path, **kw):
+        super().__init__(path, **kw)
+        try:
+            with tifffile.TiffFile(path) as tif:
+                series = tif.series[0]
+                self.axes, self.full_shape = series.axes, tuple(series.shape)
+                self._dtype = np.dtype(series.dtype)
+                n_pages = len(series.pages)
+                self.plane_axes = series.keyframe.axes  # the axes one page holds: YX, YXS or SYX
+        except Exception as err:  # tifffile raises many types for damaged files
+            raise MitoError(path, f"cannot read TIFF ({type(err).__name__}: {err})") from err
+        # The leading axes (before the page's own) index pages.
+        self.page_axes = self.axes[: len(self.axes) - len(self.plane_axes)]
+        self.page_shape = self.full_shape[: len(self.page_axes)]
+        if n_pages != int(np.prod(self.page_shape, dtype=np.int64)):
+            raise MitoError(path, f"TIFF has {n_pages} pages for axes {self.axes} "
+                            f"{self.full_shape}: truncated or unsupported layout")
+        if self._dtype.kind == "c":
+            raise MitoError(path, f"unsupported complex dtype {self._dtype}")
+
+    @property
+    def shape(self):
+        y = self.axes.index("Y")
+        return self.full_shape[y], self.full_shape[y + 1]
+
+    @property
+    def dtype(self):
+        return self._dtype
+
+    def _size(self, axes: str) -> int:
+        return int(np.prod([self.page_shape[i] for i, a in enumerate(self.page_axes) if a in axes]))
+
+    def frames(self):
+        n_t, n_z = self._size("TIQ"), self._size("Z")
+        n_c = self._size("C")
+        if n_c > 1 and self.channel is None:
+            raise MitoError(self.path, f"has {n_c} channels (axes {self.axes}): pick one with --channel")
+        c = self.channel or 0
+        if "C" in self.page_axes and c >= n_c:
+            raise MitoError(self.path, f"--channel {c} but the file has {n_c} channels")
+        with tifffile.TiffFile(self.path) as tif:
+            pages = tif.series[0].pages
+            for t in self._times(n_t):
+                zs = range(n_z) if n_z else [None]
+                planes = []
+                for z in zs:
+                    plane = self._read(pages, self._page_index(t, z, c))
+                    if self.z == "slices" or n_z <= 1:
+                        yield t, z, plane
+                    else:
+                        planes.append(plane.astype(np.float32))
+                if planes:
+                    stack = np.stack(planes)  # (Z, Y, X)
+                    yield t, None, stack.max(0) if self.z == "max" else stack.mean(0)
+
+    def _page_index(self, t, z, c) -> int:
+        idx, t_rest = [], t
+        sizes = {a: s for a, s in zip(self.page_axes, self.page_shape)}
+        for a in self.page_axes:  # T-like axes may be several (e.g. "IT"); unravel t over them
+            if a in "TIQ":
+                inner = int(np.prod([sizes[b] for b in self.page_axes[self.page_axes.index(a) + 1:]
+                                     if b in "TIQ"]))
+                idx.append(t_rest // inner)
+                t_rest %= inner
+            else:
+                idx.append({"Z": z or 0, "C": c}.get(a, 0))
+        return int(np.ravel_multi_index(idx, self.page_shape)) if idx else 0
+
+    def _read(self, pages, i) -> np.ndarray:
+        try:
+            plane = pages[i].asarray()
+        except Exception as err:
+            raise MitoError(self.path, f"corrupt or truncated TIFF at page {i} ({err})") from err
+        if self.plane_axes == "SYX":
+            plane = np.moveaxis(plane, 0, -1)
+        plane = to_gray(plane, self.channel if "S" in self.plane_axes else None, self.path, self.notices)
+        return np.array(plane)  # own the memory: never keep a view into tifffile's buffers
+
+
+class GifReader(Reader):
+    """Animated GIF (palette or RGB), decoded frame by frame with Pillow."""
+
+    def __init__(self, path, **kw):
+        super().__init__(path, **kw)
+        try:
+            with Image.open(path) as im:
+                self._shape, self._n = (im.height, im.width), getattr(im, "n_frames", 1)
+        except Exception as err:
+            raise MitoError(path, f"cannot read GIF ({err})") from err
+
+    shape = property(lambda self: self._shape)
+    dtype = property(lambda self: np.dtype(np.uint8))
+
+    def frames(self):
+        times = set(self._times(self._n))
+        with Image.open(self.path) as im:
+            for t, frame in enumerate(ImageSequence.Iterator(im)):
+                if t in times:
+                    yield t, None, to_gray(np.asarray(frame.convert("RGB")), self.channel,
+                                           self.path, self.notices)
+
+
+class VideoReader(Reader):
+    """AVI / MP4 / MOV through OpenCV (8-bit)."""
+
+    def __init__(self, path, **kw):
+        super().__init__(path, **kw)
+        cap = cv2.VideoCapture(str(path))
+        ok, first = cap.read() if cap.isOpened() else (False, None)
+        self._n = int(cap.get(cv2.CAP_PROP_FRAME_COUNT)) if ok else 0
+        cap.release()
+        if not ok:
+            raise MitoError(path, "cannot decode video, or it has zero frames")
+        self._shape = first.shape[:2]
+
+    shape = property(lambda self: self._shape)
+    dtype = property(lambda self: np.dtype(np.uint8))
+
+    def frames(self):
+        wanted = set(self._times(self._n))  # the container's frame count
+        cap = cv2.VideoCapture(str(self.path))
+        try:
+            for t in range(max(wanted) + 1):
+                ok, frame = cap.read()
+                if not ok:
+                    break
+                if t in wanted:
+                    yield t, None, to_gray(frame, self.channel, self.path, self.notices, bgr=True)
+        finally:
+            cap.release()
+
+
+class FolderReader(Reader):
+    """A folder of single-plane images (PNG/TIFF/JPEG), one frame each, in natural name order."""
+
+    def __init__(self, path, **kw):
+        super().__init__(path, **kw)
+        key = lambda p: [int(s) if s.isdigit() else s for s in re.split(r"(\d+)", p.name)]
+        self.files = sorted((p for p in path.iterdir() if p.suffix.lower() in IMAGE_EXT), key=key)
+        if not self.files:
+            raise MitoError(path, f"folder holds no images ({', '.join(sorted(IMAGE_EXT))})")
+        first = self._load(self.files[0])
+        self._shape, self._dtype = first.shape[:2], first.dtype
+
+    shape = property(lambda self: self._shape)
+    dtype = property(lambda self: self._dtype)
+
+    def _load(self, f: Path) -> np.ndarray:
+        img = tifffile.imread(f) if f.suffix.lower() in TIFF_EXT else cv2.imread(str(f), cv2.IMREAD_UNCHANGED)
+        if img is None:
+            raise MitoError(f, "cannot decode image")
+        return to_gray(img, self.channel, f, self.notices, bgr=f.suffix.lower() not in TIFF_EXT)
+
+    def frames(self):
+        for t in self._times(len(self.files)):
+            plane = self._load(self.files[t])
+            if plane.shape[:2] != self._shape:
+                raise MitoError(self.files[t], f"frame size {plane.shape[:2]} differs from "
+                                f"{self._shape} of {self.files[0].name} in the same folder")
+            yield t, None, plane
+
+
+def open_reader(path: Path, **kw) -> Reader:
+    """The reader for ``path`` by extension (or folder); ``MitoError`` for anything else."""
+    if not path.exists():
+        raise MitoError(path, "no such file or folder")
+    if path.is_dir():
+        return FolderReader(path, **kw)
+    ext = path.suffix.lower()
+    if ext in TIFF_EXT:
+        return TiffReader(path, **kw)
+    if ext == ".gif":
+        return GifReader(path, **kw)
+    if ext in VIDEO_EXT:
+        return VideoReader(path, **kw)
+    if ext in IMAGE_EXT:
+        raise MitoError(path, "a single image: put frames in a folder, or use a TIFF stack")
+    supported = sorted(TIFF_EXT | VIDEO_EXT | {".gif"})
+    raise MitoError(path, f"unsupported extension {ext or '(none)'!r} (supported: "
+                    f"{', '.join(supported)}, or a folder of images)")

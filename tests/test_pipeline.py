@@ -1,0 +1,67 @@
+"""Pipelines: spec parsing and canonical keys, the cache, the split by movie, the CLI."""
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import tifffile
+
+from bench.errors import MitoError
+from preprocessing.ingest import import_dataset
+from preprocessing.pipeline import Pipeline, prepare, prepare_split
+from tests.test_ops import movie
+
+
+@pytest.fixture
+def dataset(workspace, tmp_path):
+    paths = []
+    for i in range(4):
+        p = tmp_path / f"cell{i}.tif"
+        tifffile.imwrite(p, (movie(5, 48, seed=i) * 4000).astype(np.uint16), photometric="minisblack")
+        paths.append(p)
+    return import_dataset(paths, "cells", workspace, progress=False)
+
+
+def test_string_and_yaml_specs_share_one_canonical_key():
+    a = Pipeline.parse("register|normalize(p_low=1,p_high=99.8)|nlm(h=8)|laplacian")
+    b = Pipeline.parse(["register", {"normalize": {"p_high": 99.8, "p_low": 1}}, {"nlm": {"h": 8.0}},
+                        "laplacian", "resize"])
+    assert a.canonical() == b.canonical() and a.key("h", 64) == b.key("h", 64)
+    assert a.key("h", 64) != a.key("h", 32) != a.key("other", 64)
+    assert a.steps[-1][0] == "resize"  # geometry appended
+    assert Pipeline.parse("nlm(h=9)").key("h", 64) != Pipeline.parse("nlm").key("h", 64)
+
+
+@pytest.mark.parametrize("spec,fragment", [
+    ("nlm(h=8", "cannot parse"), ("blur", "unknown op"), ("nlm(strength=3)", "unknown parameter"),
+    ("resize|nlm", "must be the last"), ("nlm(h=abc)", "not a float"), ("", "cannot parse"),
+])
+def test_bad_specs_name_the_problem(spec, fragment):
+    with pytest.raises(MitoError, match=fragment):
+        Pipeline.parse(spec)
+
+
+def test_prepare_caches_and_splits_by_movie(dataset, workspace):
+    first = prepare(dataset, "normalize|gaussian(sigma_px=1)", 32, workspace, progress=False)
+    assert not first.cache_hit and first.x.shape == (20, 1, 32, 32) and first.x.dtype == np.float32
+    again = prepare(dataset, ["normalize", {"gaussian": {"sigma_px": 1.0}}], 32, workspace, progress=False)
+    assert again.cache_hit and again.key == first.key
+    np.testing.assert_array_equal(again.x, first.x)
+    train, held = prepare_split(dataset, "normalize|gaussian(sigma_px=1)", 32, workspace, 0.25)
+    assert len(train.x) == 15 and len(held.x) == 5
+    assert not set(train.movie_ids) & set(held.movie_ids)
+    assert list(workspace.glob("cache/preprocess/.tmp-*")) == []
+
+
+def test_cli_preprocess_reports_cache_hit_and_writes_contact_sheet(dataset, workspace):
+    cmd = [sys.executable, "-m", "bench.cli", "preprocess", "--dataset", "cells", "--pipeline",
+           "register|normalize|nlm(h=8)|laplacian", "--size", "32"]
+    first = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
+    second = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
+    assert first.startswith("computed") and second.startswith("cache hit")
+    sheet = next(workspace.glob("cache/preprocess/*/contact.png"))
+    assert sheet.stat().st_size > 1000
+    bad = subprocess.run(cmd[:-4] + ["--pipeline", "nlm(h=8", "--size", "32"], capture_output=True, text=True)
+    assert bad.returncode == 2 and "cannot parse" in bad.stderr
