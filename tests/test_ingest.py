@@ -194,3 +194,15 @@ def test_real_masks_folder(workspace, shared_data):
     f = ds.frames(ds.movie_ids[0])
     assert ds.n_frames == 93 and f.shape == (93, 171, 332)
     assert set(np.unique(f)) == {0.0, 1.0}
+
+
+def test_cli_import_list_show(workspace, tmp_path):
+    _write(tmp_path / "cell.tif", _stack((3, 20, 30)))
+    run = lambda *a: subprocess.run([sys.executable, "-m", "bench.cli", "data", *a],
+                                    capture_output=True, text=True, check=True).stdout
+    assert "3 frames in 1 movies" in run("import", str(tmp_path / "cell.tif"), "--name", "c")
+    assert "c " in run("list") or "│ c" in run("list")
+    shown = run("show", "c")
+    assert "uint16" in shown and "contact sheet" in shown
+    sheet = cv2.imread(str(workspace / "datasets" / "c" / "contact.png"))
+    assert sheet is not None and sheet.shape[0] > 100
