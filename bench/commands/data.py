@@ -1,8 +1,6 @@
 """``mitogan data import|list|show|simulate``: data sets in the workspace."""
 from __future__ import annotations
 
-import importlib.util
-
 from rich.console import Console
 from rich.table import Table
 
@@ -74,6 +72,5 @@ def register(sub) -> None:
     p.add_argument("--out", default=None, help="contact sheet PNG (default: in the data set)")
     p.set_defaults(func=_show)
 
-    if importlib.util.find_spec("preprocessing.simulator"):
-        from preprocessing.simulator.cli import add_parser
-        add_parser(dsub)
+    from preprocessing.simulator.cli import add_parser
+    add_parser(dsub)
