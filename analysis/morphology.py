@@ -1,0 +1,315 @@
+"""The one fixed segmentation ("common space") and the morphology of mitochondrial networks.
+
+Every trial's real and generated frames go through the same rules here, whatever preprocessing
+the trial trained on, so morphology metrics are comparable across preprocessing combos.
+
+Segmentation (:func:`segment`), per frame, intensities float32 in [0, 1]:
+
+1. Gaussian blur, ``SIGMA_PX`` = 1 px.
+2. Otsu threshold on a 256-bin histogram spanning the blurred frame's own min..max.
+3. Guard against blank / noise-only frames (which Otsu would otherwise split in half): the frame
+   is empty unless (a) its blurred range and (b) the gap between the two Otsu class means are
+   at least ``MIN_CONTRAST`` (0.05), and (c) that gap is at least ``MIN_SEPARATION`` (3.3) times
+   the pooled within-class std. Pure noise fields split by Otsu give 2.6-3.2 (Gaussian, uniform,
+   exponential, log-normal, Poisson, blurred noise; 64 px); 64 px tiles of the real HeLa movie
+   give 4.5-19. Cost: a few tiles inside dense, evenly bright cells fall below 3.3 and come out
+   empty (10 of 225 overlapping tiles of the zelda still whose mean is > 0.15).
+4. Objects (8-connected) smaller than ``MIN_OBJECT_PX`` = 4 px are removed.
+
+Geometry is measured with every frame surrounded by 1 px of background (objects cut by the
+frame edge end there). Connectivity is 8 everywhere. Lengths and widths are in pixels.
+
+Skeleton, tips, junctions, local width and beads follow the rules documented in
+:mod:`analysis.pixel_geometry`.
+"""
+from __future__ import annotations
+
+import numpy as np
+from scipy import ndimage as ndi
+
+from analysis.pixel_geometry import (EIGHT, bead_peaks, branch_lengths, distance_to_background,
+                                     shape_stats, skeleton_graph)
+from bench.errors import MitoError
+
+#: Bump whenever a rule here or in ``pixel_geometry`` changes: cache keys of morphology tables
+#: must include it so stale tables are never reused.
+MORPHOLOGY_VERSION = "1"
+SIGMA_PX = 1.0
+MIN_CONTRAST = 0.05
+MIN_SEPARATION = 3.3
+MIN_OBJECT_PX = 4
+NECK_FLOOR = 0.25
+_BINS = 256
+
+
+def _check_frames(img, where: str) -> np.ndarray:
+    arr = np.asarray(img)
+    if arr.ndim == 4 and arr.shape[1] == 1:  # (N, 1, H, W) -> (N, H, W)
+        arr = arr[:, 0]
+    if arr.ndim not in (2, 3) or min(arr.shape[-2:]) < 1:
+        raise MitoError(where, f"expected an image (H, W) or a stack (N, H, W), got shape {arr.shape}")
+    arr = arr.astype(np.float32, copy=False)
+    if not np.isfinite(arr).all():
+        raise MitoError(where, "image contains NaN or infinite values")
+    if arr.size and (arr.min() < -1e-3 or arr.max() > 1 + 1e-3):
+        raise MitoError(where, f"intensities must lie in [0, 1], got {arr.min():g}..{arr.max():g} "
+                               "(scale 8/16-bit images, or map [-1, 1] generator output, first)")
+    return arr
+
+
+def _otsu(smooth: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per-frame Otsu classes of ``smooth`` (N, H, W) with the blank-frame guard.
+
+    Returns the bool (N, H, W) foreground and the (N,) neck floor (see ``bead_peaks``):
+    ``NECK_FLOOR`` of the way from the background class mean up to the threshold.
+    """
+    n = smooth.shape[0]
+    flat = smooth.reshape(n, -1)  # (N, P)
+    lo, hi = flat.min(1), flat.max(1)
+    span = np.maximum(hi - lo, 1e-12)
+    q = np.minimum(((flat - lo[:, None]) / span[:, None] * _BINS).astype(np.int64), _BINS - 1)
+    hist = np.bincount((q + _BINS * np.arange(n)[:, None]).ravel(), minlength=n * _BINS)
+    p = hist.reshape(n, _BINS) / flat.shape[1]  # (N, B)
+    centres = np.arange(_BINS) + 0.5
+    w0 = np.cumsum(p, 1)[:, :-1]  # class 0 = bins <= k, for k = 0 .. B-2
+    m0 = np.cumsum(p * centres, 1)[:, :-1]
+    mt = (p * centres).sum(1, keepdims=True)
+    w1 = 1.0 - w0
+    with np.errstate(divide="ignore", invalid="ignore"):
+        between = np.where((w0 > 0) & (w1 > 0), (mt * w0 - m0) ** 2 / (w0 * w1), 0.0)
+        k = between.argmax(1)
+        rows = np.arange(n)
+        total = (p * (centres - mt) ** 2).sum(1)
+        b, wk = between[rows, k], w0[rows, k] * w1[rows, k]
+        separation = np.sqrt(b / np.maximum(wk * (total - b), 1e-12))  # class gap / within std
+        mean_gap = (mt[:, 0] - m0[rows, k] / w0[rows, k]) / w1[rows, k] * span / _BINS
+    ok = (hi - lo >= MIN_CONTRAST) & (separation >= MIN_SEPARATION) & (mean_gap >= MIN_CONTRAST)
+    background = lo + m0[rows, k] / w0[rows, k] * span / _BINS
+    threshold = lo + (k + 1) * span / _BINS
+    floor = background + NECK_FLOOR * (threshold - background)
+    return (q > k[:, None]).reshape(smooth.shape) & ok[:, None, None], floor
+
+
+def _segment(frames: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(N, H, W) frames -> foreground bool (N, H, W), blurred frames (N, H, W), neck floors (N,)."""
+    smooth = ndi.gaussian_filter(np.clip(frames, 0, 1), sigma=(0, SIGMA_PX, SIGMA_PX), mode="nearest")
+    mask, floor = _otsu(smooth)
+    in_plane = np.zeros((3, 3, 3), bool)
+    in_plane[1] = True  # objects never connect across frames
+    labels, _ = ndi.label(mask, in_plane)
+    keep = np.bincount(labels.ravel()) >= MIN_OBJECT_PX
+    keep[0] = False
+    return keep[labels], smooth, floor
+
+
+def segment(img) -> np.ndarray:
+    """Segment mitochondria with the project's one fixed rule (see the module docstring).
+
+    Parameters
+    ----------
+    img : np.ndarray
+        float32 intensities in [0, 1], one frame (H, W) or a stack (N, H, W) or (N, 1, H, W).
+
+    Returns
+    -------
+    np.ndarray
+        bool foreground mask, (H, W) or (N, H, W).
+    """
+    arr = _check_frames(img, "segment")
+    mask = _segment(arr[None] if arr.ndim == 2 else arr)[0]
+    return mask[0] if arr.ndim == 2 else mask
+
+
+def skeleton_parts(mask) -> dict[str, np.ndarray]:
+    """Skeleton, branch points and tips of a foreground mask.
+
+    Parameters
+    ----------
+    mask : np.ndarray
+        bool (H, W) foreground.
+
+    Returns
+    -------
+    dict
+        ``skeleton``, ``branch_points`` (all pixels of junction clusters), ``tips``; bool (H, W).
+        The number of junctions is the number of 8-connected components of ``branch_points``.
+    """
+    m = np.asarray(mask)
+    if m.ndim != 2:
+        raise MitoError("skeleton_parts", f"expected a 2-D mask (H, W), got shape {m.shape}")
+    padded = np.pad(m.astype(bool), 1)
+    parts = skeleton_graph(padded, distance_to_background(padded))
+    return {k: parts[k][1:-1, 1:-1] for k in ("skeleton", "branch_points", "tips")}
+
+
+def geometric_masks(img) -> dict[str, np.ndarray]:
+    """Geometric parts of one frame, as masks for attribution enrichment.
+
+    Parameters
+    ----------
+    img : np.ndarray
+        float32 (H, W) in [0, 1] (a frame; it is segmented with :func:`segment`).
+
+    Returns
+    -------
+    dict[str, np.ndarray]
+        bool (H, W) masks: ``foreground``; ``boundary`` (foreground minus its 3x3 erosion);
+        ``skeleton``; ``branch_points`` and ``tips`` (dilated by 1 px, within the foreground);
+        ``thick`` / ``thin`` (foreground pixels whose nearest skeleton pixel has local width
+        above / at most the frame's median skeleton width); ``beads`` (disks of the bead
+        radius around each bead centre, within the foreground); ``background``.
+    """
+    arr = _check_frames(img, "geometric_masks")
+    if arr.ndim != 2:
+        raise MitoError("geometric_masks", f"expected one frame (H, W), got shape {arr.shape}")
+    mask, smooth, floor = _segment(arr[None])
+    fg, smooth = np.pad(mask[0], 1), np.pad(smooth[0], 1)
+    edt = distance_to_background(fg)
+    parts = skeleton_graph(fg, edt)
+    skel = parts["skeleton"]
+    width = 2 * edt - 1
+    thick = np.zeros_like(fg)
+    if skel.any():
+        thick_skel = skel & (width > np.median(width[skel]))
+        iy, ix = ndi.distance_transform_edt(~skel, return_distances=False, return_indices=True)
+        thick = fg & thick_skel[iy, ix]
+    beads = bead_peaks(smooth, np.full(fg.shape, floor[0]), fg, edt, parts["branch_points"])
+    bead_disk = np.zeros_like(fg)
+    if beads.any():  # each pixel joins its nearest bead centre if within that bead's radius
+        dist, (iy, ix) = ndi.distance_transform_edt(beads == 0, return_indices=True)
+        bead_disk = dist < edt[iy, ix]
+    out = dict(
+        foreground=fg,
+        boundary=fg & ~ndi.binary_erosion(fg, EIGHT),
+        skeleton=skel,
+        branch_points=fg & ndi.binary_dilation(parts["branch_points"], EIGHT),
+        tips=fg & ndi.binary_dilation(parts["tips"], EIGHT),
+        thick=thick,
+        thin=fg & ~thick,
+        beads=fg & bead_disk,
+        background=~fg,
+    )
+    return {k: v[1:-1, 1:-1] for k, v in out.items()}
+
+
+MORPH_FEATURES = ("area_px", "branch_length_px", "branches_per_network", "junctions", "end_points",
+                  "tubule_width_px", "form_factor", "aspect_ratio", "solidity", "bead_count")
+
+
+def _per_frame(values: np.ndarray, frame: np.ndarray, n: int, how: str = "mean") -> np.ndarray:
+    """Sum or mean of ``values`` grouped by ``frame`` (0 for frames without any value)."""
+    total = np.bincount(frame, weights=values, minlength=n)
+    if how == "sum":
+        return total
+    count = np.bincount(frame, minlength=n)
+    return np.divide(total, count, out=np.zeros(n), where=count > 0)
+
+
+def morphology_table(imgs):
+    """Morphology features of every frame after :func:`segment` (pixels throughout).
+
+    Parameters
+    ----------
+    imgs : np.ndarray
+        float32 (N, H, W) or (N, 1, H, W) in [0, 1].
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per frame, columns ``MORPH_FEATURES``: ``area_px`` foreground pixels;
+        ``branch_length_px`` mean branch length (branches = 8-connected pieces of the skeleton
+        minus junction pixels); ``branches_per_network`` branches / skeleton components;
+        ``junctions``; ``end_points`` (tips); ``tubule_width_px`` mean local width on the
+        skeleton; ``form_factor``, ``aspect_ratio``, ``solidity``: means over objects (see
+        ``pixel_geometry.shape_stats``); ``bead_count``. An empty frame has 0 everywhere.
+    """
+    import pandas as pd
+
+    arr = _check_frames(imgs, "morphology_table")
+    if arr.ndim != 3:
+        raise MitoError("morphology_table", f"expected a stack (N, H, W), got shape {arr.shape}")
+    n, h, w = arr.shape
+    # All frames as one tall mosaic, each framed by 1 px of background: one pass of every
+    # operation instead of N (nothing crosses the 2 px gaps between frames).
+    mask, smooth, floor = _segment(arr)
+    mosaic = (n * (h + 2), w + 2)
+    mask = np.pad(mask, ((0, 0), (1, 1), (1, 1))).reshape(mosaic)
+    smooth = np.pad(smooth, ((0, 0), (1, 1), (1, 1))).reshape(mosaic)
+    frame_of = np.repeat(np.arange(n), h + 2)[:, None] * np.ones((1, w + 2), np.int64)
+    edt = distance_to_background(mask)
+    parts = skeleton_graph(mask, edt)
+    skel = parts["skeleton"]
+    objects, n_obj = ndi.label(mask, EIGHT)
+    networks, n_net = ndi.label(skel, EIGHT)
+    segments, n_seg = ndi.label(skel & ~parts["branch_points"], EIGHT)
+    junctions = np.unique(parts["clusters"])[1:]
+    beads = bead_peaks(smooth, floor[frame_of], mask, edt, parts["branch_points"])
+
+    def first_frame(labels, count):  # frame of each label 1..count
+        out = np.zeros(count + 1, np.int64)
+        out[labels[labels > 0]] = frame_of[labels > 0]
+        return out[1:]
+
+    form, aspect, solidity = shape_stats(objects, n_obj)
+    obj_frame = first_frame(objects, n_obj)
+    seg_frame = first_frame(segments, n_seg)
+    n_branch = _per_frame(np.ones(n_seg), seg_frame, n, "sum")
+    n_network = _per_frame(np.ones(n_net), first_frame(networks, n_net), n, "sum")
+    cluster_frame = np.zeros(parts["clusters"].max() + 1, np.int64)
+    cluster_frame[parts["clusters"][skel]] = frame_of[skel]
+    table = {
+        "area_px": _per_frame(np.ones(mask.sum()), frame_of[mask], n, "sum"),
+        "branch_length_px": _per_frame(branch_lengths(segments, n_seg), seg_frame, n),
+        "branches_per_network": np.divide(n_branch, n_network, out=np.zeros(n), where=n_network > 0),
+        "junctions": _per_frame(np.ones(junctions.size), cluster_frame[junctions], n, "sum"),
+        "end_points": _per_frame(np.ones(parts["tips"].sum()), frame_of[parts["tips"]], n, "sum"),
+        "tubule_width_px": _per_frame(2 * edt[skel] - 1, frame_of[skel], n),
+        "form_factor": _per_frame(form, obj_frame, n),
+        "aspect_ratio": _per_frame(aspect, obj_frame, n),
+        "solidity": _per_frame(solidity, obj_frame, n),
+        "bead_count": _per_frame(np.ones(beads.max()), first_frame(beads, beads.max()), n, "sum"),
+    }
+    return pd.DataFrame(table, columns=list(MORPH_FEATURES))
+
+
+def morph_distances(real_df, fake_df) -> dict[str, float]:
+    """Distance between the morphology feature distributions of two sets of frames.
+
+    Both tables are standardized with the REAL set's per-feature mean and std (std 0 -> 1) so
+    that no unit dominates. ``morph_fd`` is the Fréchet distance between Gaussian fits of the
+    standardized features; ``wd_<feature>`` the 1-D Wasserstein-1 distance of each feature
+    (scipy), on the same standardized scale.
+
+    Parameters
+    ----------
+    real_df, fake_df : pandas.DataFrame
+        Tables from :func:`morphology_table` (columns ``MORPH_FEATURES``); >= 2 rows each.
+
+    Returns
+    -------
+    dict[str, float]
+        ``morph_fd`` and one ``wd_<feature>`` per feature.
+    """
+    from scipy.stats import wasserstein_distance
+
+    for name, df in (("real", real_df), ("fake", fake_df)):
+        missing = [c for c in MORPH_FEATURES if c not in df.columns]
+        if missing or len(df) < 2:
+            raise MitoError("morph_distances",
+                            f"{name} table needs >= 2 rows and columns {missing or MORPH_FEATURES}")
+    real = real_df[list(MORPH_FEATURES)].to_numpy(np.float64)  # (N, F)
+    fake = fake_df[list(MORPH_FEATURES)].to_numpy(np.float64)  # (M, F)
+    mu, sd = real.mean(0), real.std(0)
+    sd[sd == 0] = 1.0
+    real, fake = (real - mu) / sd, (fake - mu) / sd
+    c1, c2 = np.cov(real, rowvar=False), np.cov(fake, rowvar=False)
+    # tr sqrt(C1 C2) = sum of sqrt(eigenvalues of C1^1/2 C2 C1^1/2): symmetric PSD, so stable
+    # even when a feature is constant in one set (singular covariance).
+    vals, vecs = np.linalg.eigh(c1)
+    root1 = vecs @ np.diag(np.sqrt(np.clip(vals, 0, None))) @ vecs.T
+    cross = np.sqrt(np.clip(np.linalg.eigvalsh(root1 @ c2 @ root1), 0, None)).sum()
+    fd = ((real.mean(0) - fake.mean(0)) ** 2).sum() + np.trace(c1) + np.trace(c2) - 2 * cross
+    out = {"morph_fd": float(max(fd, 0.0))}
+    for k, name in enumerate(MORPH_FEATURES):
+        out[f"wd_{name}"] = float(wasserstein_distance(real[:, k], fake[:, k]))
+    return out
