@@ -1,0 +1,228 @@
+"""Compare two sets of frames with every metric, each next to its real-vs-real floor.
+
+The floor is the same metric computed between two halves of the REAL set, split by movie (never
+frames of one movie on both sides): what a perfect generator would score at this N. Real-only
+work (real features, real morphology table, the floor) is cached on disk by the real data's
+content hash, the extractor's weights hash and the preprocessing key, so scoring a second
+generator against the same real set only embeds and measures the generated frames.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+import tifffile
+
+from analysis import diversity, morphology
+from analysis.extractors import get_extractor
+from analysis.extractors.base import Extractor
+from analysis.extractors.cache import array_hash, cached_features, cached_object
+from analysis.fidelity import fidelity_from_features, kid_subset_size
+from bench.errors import MitoError
+
+SUITE_VERSION = "3"  # bump when a metric's definition changes: invalidates cached floors
+MS_SSIM_PAIRS = 200
+METRIC_ORDER = ["fid", "kid_mean", "kid_std", "precision", "recall", "density", "coverage", "ndb",
+                "ndb_js", "vendi_real", "vendi_fake", "ms_ssim_real", "ms_ssim_fake", "morph_fd"]
+
+
+IMAGE_EXT = {".png", ".tif", ".tiff", ".jpg", ".jpeg", ".bmp"}
+
+
+@dataclass
+class FrameSet:
+    """Frames to compare: ``x`` ``(N, 1, size, size)`` float32 [0, 1], ``movie_ids`` ``(N,)`` str."""
+
+    name: str
+    x: np.ndarray
+    movie_ids: np.ndarray
+    key: str
+
+
+def _read_image(path: Path) -> np.ndarray:
+    """One image file → ``(Y, X)`` float32 in [0, 1], scaled by its dtype's range (16-bit kept)."""
+    img = tifffile.imread(path) if path.suffix.lower() in {".tif", ".tiff"} else \
+        cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
+    if img is None:
+        raise MitoError(path, "unreadable image")
+    img = np.squeeze(img)
+    if img.ndim == 3:  # colour: luminance (OpenCV files are BGR)
+        img = img[..., :3].astype(np.float32) @ np.array([0.114, 0.587, 0.299], np.float32)
+        img = img / (255.0 if img.max() <= 255 else 65535.0)
+    elif img.ndim != 2:
+        raise MitoError(path, f"expected a 2-D image, got shape {img.shape}")
+    elif np.issubdtype(img.dtype, np.integer):
+        img = img.astype(np.float32) / np.iinfo(img.dtype).max
+    return np.clip(img.astype(np.float32), 0.0, 1.0)
+
+
+def load_set(spec: str, *, workspace=None, pipeline: str = "normalize", size: int = 64) -> FrameSet:
+    """A data set name (processed by ``pipeline`` at ``size``) or a folder of images.
+
+    Folder images are read at full bit depth and area-resized to ``size``; the movie of an image
+    is its sub-folder (images directly in the folder are each a movie of their own).
+    """
+    folder = Path(spec)
+    if folder.is_dir():
+        files = sorted(p for p in folder.rglob("*") if p.suffix.lower() in IMAGE_EXT)
+        if not files:
+            raise MitoError(folder, f"no images ({', '.join(sorted(IMAGE_EXT))}) in this folder")
+        x = np.stack([cv2.resize(_read_image(p), (size, size), interpolation=cv2.INTER_AREA)
+                      for p in files])[:, None]  # (N, 1, size, size)
+        ids = np.array([str(p.parent.relative_to(folder)) if p.parent != folder else p.stem for p in files])
+        return FrameSet(folder.name, np.clip(x, 0, 1).astype(np.float32), ids, f"folder-{size}")
+    from preprocessing.dataset import Dataset
+    from preprocessing.pipeline import prepare
+
+    prep = prepare(Dataset.load(spec, workspace), pipeline, size, workspace)
+    return FrameSet(spec, prep.x, prep.movie_ids.astype(str), prep.key)
+
+
+def halves_by_movie(movie_ids: np.ndarray, seed: int = 0) -> tuple[np.ndarray, str]:
+    """Boolean mask of half A of the frames, and how the split was made.
+
+    Movies (largest first, ties broken by a seeded shuffle) go to the half with fewer frames so
+    far. One movie only: its first and second halves in time (``"time"``), said in the result.
+    """
+    movie_ids = np.asarray(movie_ids).astype(str)
+    ids, counts = np.unique(movie_ids, return_counts=True)
+    if len(ids) < 2:
+        half = np.zeros(len(movie_ids), bool)
+        half[: len(movie_ids) // 2] = True
+        return half, "time"
+    order = np.random.default_rng(seed).permutation(len(ids))
+    order = order[np.argsort(-counts[order], kind="stable")]
+    in_a, n_a, n_b = set(), 0, 0
+    for i in order:
+        if n_a <= n_b:
+            in_a.add(ids[i])
+            n_a += counts[i]
+        else:
+            n_b += counts[i]
+    return np.isin(movie_ids, list(in_a)), "movie"
+
+
+def ndb_bins(n_small: int) -> int:
+    """NDB bin count for small N: about 10 frames per bin of the smaller floor half, 2–50 bins."""
+    return int(np.clip(n_small // 10, 2, 50))
+
+
+def standardize(feats: np.ndarray, ref: np.ndarray) -> np.ndarray:
+    """Features whitened by the reference (real) set: ``(f - mean) @ C^-1/2``, C Ledoit-Wolf.
+
+    Vendi uses cosine similarity; on raw post-ReLU features every pair is similar (all
+    coordinates positive, shared directions), so distinct frames would not count as distinct.
+    After whitening by the real covariance (shrunk, as N is small), unrelated real frames are
+    near-orthogonal and k distinct frames give Vendi ≈ k.
+    """
+    from sklearn.covariance import LedoitWolf
+
+    lw = LedoitWolf().fit(ref)
+    vals, vecs = np.linalg.eigh(lw.covariance_)
+    w = vecs @ np.diag(1.0 / np.sqrt(np.clip(vals, 1e-12, None))) @ vecs.T  # C^-1/2, (D, D)
+    return (feats - lw.location_) @ w
+
+
+def metric_suite(real: np.ndarray, fake: np.ndarray, real_feats: np.ndarray, fake_feats: np.ndarray,
+                 real_morph, fake_morph, *, n_bins: int, seed: int = 0) -> dict:
+    """Every metric of one (real, fake) pair; frames ``(N, 1, H, W)``, features ``(N, D)``."""
+    out = fidelity_from_features(real_feats, fake_feats, seed=seed)
+    out.update(diversity.density_coverage(real_feats, fake_feats, k=min(5, len(real_feats) - 1)))
+    out.update(diversity.ndb(real_feats, fake_feats, n_bins=n_bins, seed=seed))
+    out["vendi_real"] = diversity.vendi(standardize(real_feats, real_feats))
+    out["vendi_fake"] = diversity.vendi(standardize(fake_feats, real_feats))
+    out["ms_ssim_real"] = diversity.ms_ssim_intra(real, MS_SSIM_PAIRS, seed)
+    out["ms_ssim_fake"] = diversity.ms_ssim_intra(fake, MS_SSIM_PAIRS, seed)
+    if real_morph is not None:
+        out.update(morphology.morph_distances(real_morph, fake_morph))
+    return {k: float(v) for k, v in out.items()}
+
+
+def _check(x: np.ndarray, where: str) -> np.ndarray:
+    x = np.asarray(x, dtype=np.float32)
+    if x.ndim == 3:
+        x = x[:, None]
+    if x.ndim != 4 or x.shape[1] != 1:
+        raise MitoError(where, f"expected frames (N, 1, H, W), got shape {x.shape}")
+    if not np.isfinite(x).all() or x.min() < 0 or x.max() > 1:
+        raise MitoError(where, "frames must be finite and in [0, 1]")
+    return x
+
+
+def compare_arrays(real: np.ndarray, fake: np.ndarray, *, real_movie_ids=None,
+                   extractor: str | Extractor = "mito-ssl", workspace=None, real_key: str = "",
+                   fake_key: str = "", seed: int = 0, morphology_metrics: bool = True,
+                   use_cache: bool = True, out_tables: dict | None = None) -> dict:
+    """Score ``fake`` against ``real`` and give the real-vs-real floor of every metric.
+
+    Parameters
+    ----------
+    real, fake : np.ndarray
+        ``(N, 1, H, W)`` and ``(M, 1, H, W)`` float32 in [0, 1], same H, W.
+    real_movie_ids : array-like, optional
+        ``(N,)`` movie of each real frame, for the floor's split by movie; without it every frame
+        counts as its own movie (a frame-level split, flagged in ``floor_split``).
+    extractor : str or Extractor
+        Feature space of fid/kid/precision/recall/density/coverage/ndb/vendi.
+    workspace : path, optional
+        Holds the feature / morphology / floor caches.
+    real_key, fake_key : str
+        Preprocessing keys of the two sets (part of the cache keys).
+    out_tables : dict, optional
+        Filled with the morphology tables (``"real"``, ``"fake"``) when given, for figures.
+
+    Returns
+    -------
+    dict
+        ``n_real``, ``n_fake``, ``extractor``, ``weights_hash``, ``kid_subset_size``,
+        ``floor_split``, ``n_floor`` ([n_a, n_b]), ``metrics`` and ``floor`` (same keys).
+    """
+    real, fake = _check(real, "real frames"), _check(fake, "generated frames")
+    if real.shape[2:] != fake.shape[2:]:
+        raise MitoError("compare", f"real frames are {real.shape[2:]} px, generated {fake.shape[2:]} px")
+    ex = get_extractor(extractor) if isinstance(extractor, str) else extractor
+    movie_ids = np.arange(len(real)).astype(str) if real_movie_ids is None else np.asarray(real_movie_ids)
+    half, how = halves_by_movie(movie_ids, seed)
+    if half.sum() < 4 or (~half).sum() < 4:
+        raise MitoError("compare", f"real set too small for a floor: halves of {half.sum()} and "
+                        f"{(~half).sum()} frames (need >= 4 each)")
+    real_hash, fake_hash = array_hash(real), array_hash(fake)
+    feats = lambda x, key, h=None: cached_features(ex, x, workspace=workspace, prep_key=key,  # noqa: E731
+                                                   data_hash=h, use_cache=use_cache)
+    real_f, fake_f = feats(real, real_key, real_hash), feats(fake, fake_key, fake_hash)
+    morph = lambda x, h: cached_object("morphology", [h, "v" + SUITE_VERSION],  # noqa: E731
+                                       lambda: morphology.morphology_table(x[:, 0]),
+                                       workspace=workspace, use_cache=use_cache)
+    real_m = morph(real, real_hash) if morphology_metrics else None
+    fake_m = morph(fake, fake_hash) if morphology_metrics else None
+    if out_tables is not None and morphology_metrics:
+        out_tables.update(real=real_m, fake=fake_m)
+    n_bins = ndb_bins(int(min(half.sum(), (~half).sum())))
+
+    def floor():
+        sub = lambda m: None if real_m is None else real_m[m].reset_index(drop=True)  # noqa: E731
+        return metric_suite(real[half], real[~half], real_f[half], real_f[~half], sub(half), sub(~half),
+                            n_bins=n_bins, seed=seed)
+
+    floor_key = [real_hash, ex.name, ex.weights_hash, real_key, ",".join(movie_ids), str(seed),
+                 str(morphology_metrics), "v" + SUITE_VERSION]
+    floor_vals = cached_object("floors", floor_key, floor, workspace=workspace, use_cache=use_cache)
+    metrics = metric_suite(real, fake, real_f, fake_f, real_m, fake_m, n_bins=n_bins, seed=seed)
+    return {"n_real": int(len(real)), "n_fake": int(len(fake)), "extractor": ex.name,
+            "weights_hash": ex.weights_hash, "kid_subset_size": kid_subset_size(len(real), len(fake)),
+            "floor_split": how, "n_floor": [int(half.sum()), int((~half).sum())],
+            "ndb_bins": n_bins, "metrics": metrics, "floor": floor_vals}
+
+
+def format_table(result: dict, title: str = "") -> str:
+    """Metric | value | floor table, with N and the feature space in the header."""
+    m, f = result["metrics"], result["floor"]
+    keys = [k for k in METRIC_ORDER if k in m] + sorted(k for k in m if k not in METRIC_ORDER)
+    lines = [f"{title}  N_real={result['n_real']}  N_fake={result['n_fake']}  "
+             f"extractor={result['extractor']}  floor: real-vs-real halves by {result['floor_split']} "
+             f"(N={result['n_floor'][0]} vs {result['n_floor'][1]})".strip(),
+             f"{'metric':<24}{'value':>12}{'floor':>12}"]
+    lines += [f"{k:<24}{m[k]:>12.4g}{f.get(k, float('nan')):>12.4g}" for k in keys]
+    return "\n".join(lines)

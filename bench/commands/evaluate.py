@@ -1,0 +1,28 @@
+"""``mitogan evaluate --run RUN_ID``: score a run's generator (own + common space, floors,
+memorization) and log the results to the run."""
+from __future__ import annotations
+
+import sys
+
+from bench.workspace import workspace_dir
+
+
+def _run(args) -> int:
+    from analysis.evaluate import evaluate_run
+    from analysis.extractors import absent_notice, available_extractors
+
+    if "inception-v3-compat" not in available_extractors():
+        print(absent_notice(), file=sys.stderr)  # standard FID skipped: say so, never download
+    flat = evaluate_run(args.run, workspace=workspace_dir(args.workspace), tracking_uri=args.tracking_uri,
+                        n_samples=args.n_samples, log=not args.no_log, print_table=True)
+    print(f"{len(flat)} metrics" + (" logged to run " + args.run if not args.no_log else ""))
+    return 0
+
+
+def register(sub) -> None:
+    p = sub.add_parser("evaluate", help="evaluate a training run's generator and log to the run")
+    p.add_argument("--run", required=True, help="MLflow run id of a `mitogan train` run")
+    p.add_argument("--n-samples", type=int, default=None, help="generated frames (default: N real)")
+    p.add_argument("--tracking-uri", default=None)
+    p.add_argument("--no-log", action="store_true", help="print only; log nothing to the run")
+    p.set_defaults(func=_run)
