@@ -1,0 +1,159 @@
+"""Read a study out of MLflow: its parent run, one row per trial, metric histories, artifacts.
+
+A study ``NAME`` is the MLflow experiment ``study-NAME`` (or ``NAME``); its parent run is the
+newest run without ``mlflow.parentRunId``; its trials are that run's child runs. Tag names are
+read tolerantly (several spellings), because trials written by older versions must still be
+reported.
+"""
+from __future__ import annotations
+
+import math
+import os
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from bench.errors import MitoError
+
+# (column, candidate tag/param names in order of preference)
+_TAGS = {
+    "trial": ("mitogan.trial", "trial_number", "optuna.trial_number", "trial"),
+    "cell": ("mitogan.cell", "cell"),
+    "state": ("mitogan.state", "state", "optuna.state"),
+    "reason": ("failure_reason", "mitogan.failure_reason"),
+}
+GRID_PARAMS = ("dataset", "pipeline", "gan", "diffaug", "seed")
+_STATES = {"COMPLETE": "complete", "PRUNED": "pruned", "FAIL": "failed", "FAILED": "failed",
+           "KILLED": "pruned", "FINISHED": "complete", "RUNNING": "running",
+           "SCHEDULED": "running"}
+
+
+@dataclass
+class StudyData:
+    """Everything the report sections read.
+
+    ``trials``: one row per trial (columns ``trial, run_id, state, reason, cell`` + grid params
+    + every final metric of the run); ``objectives``: ``[(metric, direction), ...]``.
+    """
+    name: str
+    tracking_uri: str
+    experiment_id: str
+    parent: object | None
+    trials: pd.DataFrame
+    runs: dict
+    objectives: list[tuple[str, str]]
+    client: object = field(repr=False, default=None)
+    _tmp: tempfile.TemporaryDirectory = field(repr=False, default=None)
+
+    def complete(self) -> pd.DataFrame:
+        return self.trials[self.trials["state"] == "complete"]
+
+    def ranked(self) -> pd.DataFrame:
+        """Complete trials, best first by the first objective found in the metrics."""
+        df = self.complete()
+        for metric, direction in self.objectives:
+            if metric in df and df[metric].notna().any():
+                return df.sort_values(metric, ascending=direction == "minimize",
+                                      na_position="last")
+        return df
+
+    def history(self, run_id: str, key: str) -> list[tuple[int, float]]:
+        """A metric's history ``[(step, value), ...]`` of one run, ordered by step."""
+        h = self.client.get_metric_history(run_id, key)
+        return sorted((m.step, m.value) for m in h)
+
+    def artifacts(self, run_id: str, path: str = "", depth: int = 3) -> list[str]:
+        """Artifact paths (files) of a run below ``path``, ``depth`` folders deep."""
+        out = []
+        for info in self.client.list_artifacts(run_id, path or None):
+            if info.is_dir:
+                if depth > 0:
+                    out += self.artifacts(run_id, info.path, depth - 1)
+            else:
+                out.append(info.path)
+        return out
+
+    def download(self, run_id: str, path: str) -> Path:
+        """Download one artifact into a temp folder that lives as long as this object."""
+        os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
+        if self._tmp is None:
+            self._tmp = tempfile.TemporaryDirectory(prefix="mitogan-report-")
+        dst = Path(self._tmp.name) / run_id
+        dst.mkdir(exist_ok=True)
+        return Path(self.client.download_artifacts(run_id, path, str(dst)))
+
+
+def _first(d: dict, names) -> str | None:
+    return next((d[n] for n in names if n in d and d[n] not in ("", None)), None)
+
+
+def _state(run) -> tuple[str, str]:
+    tags = run.data.tags
+    reason = _first(tags, _TAGS["reason"]) or ""
+    raw = (_first(tags, _TAGS["state"]) or run.info.status).upper()
+    state = _STATES.get(raw, raw.lower())
+    if state == "complete" and run.info.status == "FAILED":
+        state = "failed"
+    if state == "pruned" and reason and not reason.startswith("pruned"):
+        state = "failed"                  # KILLED by an interrupt, not by the pruner
+    return state, reason
+
+
+def _objectives(parent) -> list[tuple[str, str]]:
+    """Objectives from the parent run's param ``objectives`` (``metric:direction,...``), else
+    the study default: common-space morphology distance, coverage."""
+    from bench.study.config import DEFAULT_OBJECTIVES
+    found = []
+    for item in (parent.data.params.get("objectives", "") if parent is not None else "").split(","):
+        metric, _, direction = item.strip().partition(":")
+        if direction in ("minimize", "maximize"):
+            found.append((metric, direction))
+    return found or [(o["metric"], o["direction"]) for o in DEFAULT_OBJECTIVES]
+
+
+def _number(v) -> float | None:
+    try:
+        f = float(v)
+    except (TypeError, ValueError):
+        return None
+    return f if math.isfinite(f) else None
+
+
+def collect(study: str, tracking_uri: str | None = None) -> StudyData:
+    """Load a study's trials from MLflow; a missing study is a one-line ``MitoError``."""
+    from mlflow.tracking import MlflowClient
+    try:
+        from bench.tracking import resolve_tracking_uri
+        uri = resolve_tracking_uri(tracking_uri)
+    except ImportError:                # bench.tracking not installed: MLflow's own default
+        import mlflow
+        uri = tracking_uri or mlflow.get_tracking_uri()
+    client = MlflowClient(tracking_uri=uri)
+    exp = client.get_experiment_by_name(f"study-{study}") or client.get_experiment_by_name(study)
+    if exp is None:
+        raise MitoError(f"--study {study}", f"no MLflow experiment 'study-{study}' at {uri}")
+    runs = {r.info.run_id: r for r in client.search_runs([exp.experiment_id], max_results=50000)}
+    parents = ([r for r in runs.values() if r.data.tags.get("mitogan.role") == "study"]
+               or [r for r in runs.values() if "mlflow.parentRunId" not in r.data.tags])
+    parent = max(parents, key=lambda r: r.info.start_time) if parents else None
+    children = [r for r in runs.values()
+                if parent is not None and r.data.tags.get("mlflow.parentRunId") == parent.info.run_id]
+    latest = {}                        # a re-queued trial has several runs: report its newest
+    for r in sorted(children, key=lambda r: r.info.start_time):
+        latest[_first(r.data.tags, _TAGS["trial"]) or r.info.run_id] = r
+    rows = []
+    for r in latest.values():
+        state, reason = _state(r)
+        row = {"trial": _number(_first(r.data.tags, _TAGS["trial"])), "run_id": r.info.run_id,
+               "state": state, "reason": reason, "cell": _first(r.data.tags, _TAGS["cell"]) or "",
+               **{p: r.data.params.get(p, "") for p in GRID_PARAMS}}
+        row.update({k: v for k, v in r.data.metrics.items() if _number(v) is not None})
+        rows.append(row)
+    trials = pd.DataFrame(rows, columns=None if rows else ["trial", "run_id", "state", "reason",
+                                                            "cell", *GRID_PARAMS])
+    if len(trials):
+        trials = trials.sort_values(["trial", "run_id"], na_position="last").reset_index(drop=True)
+    return StudyData(study, uri, exp.experiment_id, parent, trials, runs, _objectives(parent),
+                     client=client)

@@ -1,0 +1,134 @@
+"""Report sections: a small ordered registry of builders that may say "not available".
+
+A section builder is ``fn(ctx: ReportContext) -> dict`` (the variables its macro in
+``template.html`` renders). When its inputs are absent it raises :class:`Missing` with a
+one-line reason, and the page shows that line instead of the section — one absent input
+(no attribution run, no judge, no extractor) never breaks the report.
+"""
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from analysis.report.collect import StudyData
+
+
+class Missing(Exception):
+    """A section's inputs are absent; the message is shown as one line in its place."""
+
+
+@dataclass
+class Section:
+    name: str
+    title: str
+    data: dict | None = None
+    missing: str | None = None
+
+
+@dataclass
+class ReportContext:
+    """The study plus lazily loaded generators, samples and real frames (CPU, fixed seeds)."""
+    study: StudyData
+    workspace: Path | None
+    seed: int = 0
+    _cache: dict = field(default_factory=dict, repr=False)
+
+    def _memo(self, key, make):
+        if key not in self._cache:
+            try:
+                self._cache[key] = (make(), None)
+            except Missing as err:
+                self._cache[key] = (None, str(err))
+            except Exception as err:  # noqa: BLE001 - any failure of an input = "absent"
+                self._cache[key] = (None, f"{type(err).__name__}: {err}".splitlines()[0][:300])
+        value, why = self._cache[key]
+        if why is not None:
+            raise Missing(why)
+        return value
+
+    def best(self) -> str:
+        """Run id of the best complete trial (first objective)."""
+        ranked = self.study.ranked()
+        if not len(ranked):
+            raise Missing("no complete trial yet")
+        return ranked["run_id"].iloc[0]
+
+    def generator(self, run_id: str):
+        """``(G, TrainConfig)`` of a run via ``bench.train.load_generator``."""
+        def make():
+            try:
+                from bench.train import load_generator
+            except ImportError:
+                raise Missing("bench.train.load_generator is not available")
+            return load_generator(run_id, tracking_uri=self.study.tracking_uri)
+        return self._memo(("G", run_id), make)
+
+    def fake(self, run_id: str, n: int, offset: int = 0) -> np.ndarray:
+        """``n`` generated frames of a run, (n, 1, S, S) float32 [0, 1], seed ``seed + offset``."""
+        def make():
+            from bench.train import sample
+            G, _ = self.generator(run_id)
+            return sample(G, n, seed=self.seed + offset)
+        return self._memo(("fake", run_id, n, offset), make)
+
+    def real(self, run_id: str):
+        """The run's real frames through its own pipeline, split as training split them:
+        ``(train, heldout)`` arrays (N, 1, S, S) float32 [0, 1]."""
+        def make():
+            if self.workspace is None:
+                raise Missing("no workspace given, real frames unavailable")
+            from preprocessing.dataset import Dataset
+            from preprocessing.pipeline import prepare_split
+            _, cfg = self.generator(run_id)
+            ds = Dataset.load(cfg.dataset, self.workspace)
+            tr, he = prepare_split(ds, cfg.pipeline, cfg.size, self.workspace,
+                                   heldout_fraction=cfg.heldout_fraction, seed=cfg.seed)
+            return tr.x, he.x
+        return self._memo(("real", run_id), make)
+
+    def extractor(self):
+        def make():
+            try:
+                from analysis.extractors import get_extractor
+            except ImportError:
+                raise Missing("analysis.extractors is not available")
+            return get_extractor("mito-ssl")
+        return self._memo("extractor", make)
+
+
+# (order, name, title, builder); pages show sections by ascending order
+_SECTIONS: list[tuple[int, str, str, Callable[[ReportContext], dict]]] = []
+
+
+def register_section(name: str, title: str, order: int):
+    """Decorator: add a section builder at position ``order``; names must be new identifiers."""
+    def deco(fn):
+        if not name.isidentifier() or name in list_sections():
+            raise ValueError(f"bad or duplicate report section name {name!r}")
+        _SECTIONS.append((order, name, title, fn))
+        _SECTIONS.sort(key=lambda s: s[0])
+        return fn
+    return deco
+
+
+def list_sections() -> list[str]:
+    return [s[1] for s in _SECTIONS]
+
+
+def build_sections(ctx: ReportContext) -> list[Section]:
+    """Run every registered builder in order; failures become a one-line ``missing`` note."""
+    out = []
+    for _, name, title, fn in _SECTIONS:
+        try:
+            out.append(Section(name, title, data=fn(ctx)))
+        except Missing as err:
+            out.append(Section(name, title, missing=str(err)))
+        except Exception as err:  # noqa: BLE001 - an input in an unexpected form: say so, go on
+            msg = f"could not be built ({type(err).__name__}: {err})".splitlines()[0][:300]
+            warnings.warn(f"report section {name}: {msg}", stacklevel=1)
+            out.append(Section(name, title, missing=msg))
+    return out

@@ -1,0 +1,115 @@
+"""``mitogan generate``: a synthetic data set from a trained run, streamed to disk."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from bench.errors import MitoError
+
+
+def _extractor():
+    """The ``mito-ssl`` feature extractor, or ``(None, reason)`` when it is not installed."""
+    try:
+        from analysis.extractors import get_extractor
+        return get_extractor("mito-ssl"), ""
+    except ImportError:
+        return None, "analysis.extractors is absent"
+    except Exception as err:  # noqa: BLE001 - a missing/broken extractor only skips Vendi
+        return None, f"mito-ssl unavailable ({err})"
+
+
+def _real_frames(cfg, workspace):
+    """The run's own training / held-out frames, (N, 1, S, S) float32 [0, 1], and the data hash."""
+    from preprocessing.dataset import Dataset
+    from preprocessing.pipeline import prepare_split
+    ds = Dataset.load(cfg.dataset, workspace)
+    train, held = prepare_split(ds, cfg.pipeline, cfg.size, workspace,
+                                heldout_fraction=cfg.heldout_fraction,
+                                seed=cfg.seed)
+    return train.x, held.x, ds.hash
+
+
+def _run(args) -> int:
+    from analysis.export import chunk_seed, export_frames, nn_threshold
+    from bench.workspace import workspace_dir
+    try:
+        from bench.train import load_generator, sample
+    except ImportError as err:
+        raise MitoError("bench.train", f"training module unavailable ({err})")
+
+    ws = workspace_dir(args.workspace)
+    try:
+        G, cfg = load_generator(args.run, tracking_uri=args.tracking_uri)
+    except MitoError:
+        raise
+    except Exception as err:  # noqa: BLE001 - an unknown run id is bad input, not a crash
+        raise MitoError(f"--run {args.run}", f"cannot load its generator ({err})")
+    ext, why = _extractor()
+    features = ext.features if ext is not None else None
+    notes = [] if ext is not None else [f"no Vendi/dedupe features: {why}"]
+    train_feats, thr, data_hash, vendi_real = None, None, None, None
+    try:
+        train_x, held_x, data_hash = _real_frames(cfg, ws)
+    except Exception as err:  # noqa: BLE001 - without the real frames only the extras are lost
+        train_x = held_x = None
+        notes.append(f"real frames unavailable ({err}); no real reference")
+    if args.dedupe:
+        if features is None or train_x is None or held_x is None or not len(held_x):
+            raise MitoError("--dedupe", "needs the mito-ssl extractor and the run's real "
+                                        "train/held-out frames; " + "; ".join(notes))
+        train_feats = features(train_x)
+        thr = nn_threshold(train_feats, features(held_x), args.dedupe_quantile)
+        print(f"dedupe threshold {thr:.4g} = {args.dedupe_quantile:.0%} quantile of held-out→train "
+              f"nearest-neighbour distances ({len(held_x)} held-out, {len(train_x)} train frames)")
+    if features is not None and train_x is not None:
+        try:
+            from analysis.diversity import vendi
+            sub = np.random.default_rng(args.seed).permutation(len(train_x))[:args.vendi_n]
+            vendi_real = (float(vendi(features(train_x[sub]))), len(sub))
+        except ImportError:
+            pass
+
+    def source(k: int, count: int) -> np.ndarray:
+        # a fixed inner batch bounds activation memory whatever --batch is
+        return sample(G, count, seed=chunk_seed(args.seed, k), batch=64)  # (count, 1, S, S)
+
+    res = export_frames(source, args.n, Path(args.out), fmt=args.format, seed=args.seed,
+                        batch=args.batch, features=features, dedupe_threshold=thr,
+                        train_feats=train_feats, vendi_subsample=args.vendi_n,
+                        identity={"run_id": args.run, "dataset_hash": data_hash,
+                                  "extractor": getattr(ext, "name", None),
+                                  "size": int(cfg.size)})
+    print(f"wrote {res.count} frames ({args.format}, uint16) of {res.n_requested} → {res.out}"
+          + (f" (resumed: {res.resumed_chunks} chunks were already done)" if res.resumed_chunks else ""))
+    if args.dedupe:
+        print(f"  dropped {res.dropped_duplicates} near-duplicates and "
+              f"{res.dropped_train_copies} near-copies of training frames")
+        if res.count < res.n_requested / 2:
+            notes.append("more than half of the frames were dropped: the generator collapsed "
+                         "or reproduces its training frames (compare the Vendi numbers); "
+                         "--dedupe-quantile sets how close counts as the same frame")
+    if res.vendi is not None:
+        real = f"; real: {vendi_real[0]:.1f} of {vendi_real[1]}" if vendi_real else ""
+        print(f"  effectively distinct: Vendi {res.vendi:.1f} of {res.vendi_n} subsampled "
+              f"frames ({getattr(ext, 'name', '?')} features{real})")
+    for note in notes + res.notes:
+        print(f"  note: {note}")
+    return 0
+
+
+def register(sub) -> None:
+    p = sub.add_parser("generate", help="write N synthetic frames of a trained run to disk")
+    p.add_argument("--run", required=True, help="MLflow run id of a training run")
+    p.add_argument("--n", type=int, default=30000, help="number of frames")
+    p.add_argument("--out", required=True, help="destination folder (must not exist)")
+    p.add_argument("--format", choices=["png", "tiff"], default="png", help="16-bit output")
+    p.add_argument("--dedupe", action="store_true",
+                   help="drop near-duplicates and near-copies of training frames")
+    p.add_argument("--dedupe-quantile", type=float, default=0.01,
+                   help="threshold = this quantile of real held-out→train NN distances")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--batch", type=int, default=256, help="frames generated per chunk")
+    p.add_argument("--vendi-n", type=int, default=1000, help="subsample size for Vendi")
+    p.add_argument("--tracking-uri", default=None)
+    p.set_defaults(func=_run)
