@@ -1,0 +1,183 @@
+"""The study file: a YAML validated by pydantic, and the grid of cells it describes.
+
+A *cell* is one point of the grid ``data set × pipeline × GAN variant × DiffAugment ×
+replicate seed``; with ``search.trials_per_cell = K`` each cell is run K times, the
+hyperparameters of those K trials being proposed by TPE from the cell's own earlier trials.
+Every cell × search slot is one Optuna trial and one MLflow child run.
+"""
+from __future__ import annotations
+
+import hashlib
+import itertools
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from bench.errors import MitoError
+
+# The default ranking lives in the common space (the Rules of the science): morphology features
+# after one fixed segmentation, identical for every pipeline, so trials are comparable.
+DEFAULT_OBJECTIVES = [{"metric": "common_morph_fd", "direction": "minimize"},
+                      {"metric": "common_coverage", "direction": "maximize"}]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class DatasetSpec(_Strict):
+    """A data set by name; with ``simulate`` it is created by the simulator when missing."""
+    name: str
+    simulate: dict | None = None
+
+
+class Objective(_Strict):
+    metric: str
+    direction: Literal["minimize", "maximize"]
+
+
+class Range(_Strict):
+    """A hyperparameter range searched by TPE: floats/ints between low and high, or choices."""
+    low: float | None = None
+    high: float | None = None
+    log: bool = False
+    integer: bool = False
+    choices: list | None = None
+
+    @model_validator(mode="after")
+    def _check(self):
+        if self.choices is None and (self.low is None or self.high is None or self.low >= self.high):
+            raise ValueError("give low < high, or choices")
+        if self.log and self.choices is None and self.low <= 0:
+            raise ValueError("log ranges need low > 0")
+        return self
+
+
+class Search(_Strict):
+    trials_per_cell: int = Field(1, ge=1)
+    n_startup_trials: int = Field(2, ge=1)
+    params: dict[str, Range] = {}
+
+
+class Budget(_Strict):
+    steps: int = Field(ge=1)
+    size: int = Field(32, ge=8)
+    batch: int = Field(32, ge=1)
+    n_eval_samples: int | None = None      # samples drawn by evaluate_run (None: its default)
+
+
+class Pruning(_Strict):
+    enabled: bool = False
+    every: int = Field(50, ge=1)           # an intermediate score every k training steps
+    n_samples: int = Field(64, ge=8)       # generated frames per intermediate score
+    n_startup_trials: int = Field(2, ge=0)
+    n_warmup_steps: int = Field(0, ge=0)
+
+
+class StudyConfig(_Strict):
+    name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+    datasets: list[DatasetSpec] = Field(min_length=1)
+    pipelines: list[str] = Field(min_length=1)
+    gans: list[str] = Field(min_length=1)
+    diffaug: list[bool] = [False]
+    seeds: list[int] = Field([0], min_length=1)
+    search: Search = Search()
+    budget: Budget
+    train: dict = {}                       # extra TrainConfig fields (ema, width, lr_g, ...)
+    objectives: list[Objective] = Field([Objective(**o) for o in DEFAULT_OBJECTIVES], min_length=1)
+    pruning: Pruning = Pruning()
+    storage: str | None = None
+    tracking_uri: str | None = None
+    workers: int = Field(1, ge=1)
+
+    @field_validator("datasets", mode="before")
+    @classmethod
+    def _names(cls, v):
+        return [{"name": d} if isinstance(d, str) else d for d in v]
+
+    @field_validator("pipelines", "gans", "seeds", "diffaug")
+    @classmethod
+    def _unique(cls, v):
+        if len(set(map(str, v))) != len(v):
+            raise ValueError("duplicate entries")
+        return v
+
+    @model_validator(mode="after")
+    def _pruning_single_objective(self):
+        if self.pruning.enabled and len(self.objectives) > 1:
+            raise ValueError("pruning needs a single objective: Optuna does not prune "
+                             "multi-objective studies (keep one objective or disable pruning)")
+        if self.pruning.enabled and self.objectives[0].direction != "minimize":
+            raise ValueError("pruning reports the common-space morphology distance (lower is "
+                             "better): the objective must be minimized")
+        clash = set(self.search.params) & {"dataset", "pipeline", "gan", "diffaug", "seed"}
+        if clash:
+            raise ValueError(f"search.params may not redefine grid axes: {sorted(clash)}")
+        return self
+
+    @property
+    def directions(self) -> list[str]:
+        return [o.direction for o in self.objectives]
+
+    @property
+    def experiment(self) -> str:
+        return f"study-{self.name}"
+
+
+@dataclass(frozen=True)
+class Cell:
+    """One grid point × search slot; ``id`` is stable across runs and machines."""
+    dataset: str
+    pipeline: str
+    gan: str
+    diffaug: bool
+    seed: int
+    slot: int
+
+    @property
+    def id(self) -> str:
+        blob = json.dumps([self.dataset, self.pipeline, self.gan, self.diffaug, self.seed])
+        tag = hashlib.sha1(blob.encode()).hexdigest()[:8]
+        return f"{self.gan}{'+da' if self.diffaug else ''}-s{self.seed}-{tag}-k{self.slot}"
+
+    def params(self) -> dict:
+        return {"dataset": self.dataset, "pipeline": self.pipeline, "gan": self.gan,
+                "diffaug": self.diffaug, "seed": self.seed}
+
+
+def cells(cfg: StudyConfig) -> list[Cell]:
+    """Every cell of the grid in a fixed order (data set, pipeline, variant, diffaug, seed, slot)."""
+    return [Cell(d.name, p, g, a, s, k) for d, p, g, a, s, k in itertools.product(
+        cfg.datasets, cfg.pipelines, cfg.gans, cfg.diffaug, cfg.seeds,
+        range(cfg.search.trials_per_cell))]
+
+
+def grid_hash(cfg: StudyConfig) -> str:
+    """What must not change when a study is resumed: the grid, budget, search space, objectives."""
+    blob = cfg.model_dump(include={"datasets", "pipelines", "gans", "diffaug", "seeds", "search",
+                                   "budget", "train", "objectives", "pruning"})
+    return hashlib.sha256(json.dumps(blob, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
+def load_config(path: str | Path) -> StudyConfig:
+    """Read and validate a study file; any problem is a one-line ``MitoError`` naming the key."""
+    path = Path(path)
+    if not path.is_file():
+        raise MitoError(path, "study file not found")
+    try:
+        raw = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as err:
+        raise MitoError(path, f"not valid YAML: {str(err).splitlines()[0]}")
+    if not isinstance(raw, dict):
+        raise MitoError(path, "a study file is a YAML mapping (name:, datasets:, pipelines:, ...)")
+    try:
+        return StudyConfig(**raw)
+    except ValidationError as err:
+        e = err.errors()[0]
+        key = ".".join(str(p) for p in e["loc"]) or "(top level)"
+        msg = e["msg"].removeprefix("Value error, ")
+        raise MitoError(f"{path}: {key}", msg)

@@ -1,0 +1,198 @@
+"""``mitogan study``: set the study up once, run N workers, finish with the report.
+
+Every machine runs the same command; the first to arrive creates the Optuna study, its MLflow
+experiment and parent run, and enqueues the grid; the others join. Each machine's workers claim
+cells until none is left; whoever sees the study complete writes the report and attaches it to
+the parent run. Re-running the command resumes: finished trials are kept, interrupted ones redone.
+"""
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from optuna.trial import TrialState
+from tqdm import tqdm
+
+from bench.errors import MitoError
+from bench.study import grid, report, runs
+from bench.study.config import StudyConfig, cells
+from bench.study.storage import default_storage_url, open_storage
+from bench.study.trial import StudyContext, train_config
+from bench.study.worker import install_sigterm, worker_loop
+
+
+@dataclass
+class Target:
+    """Where a study lives: Optuna storage URL, MLflow tracking URI, workspace."""
+    storage_url: str
+    tracking_uri: str
+    workspace: Path
+    heartbeat_s: int = 30
+
+
+def resolve_target(cfg: StudyConfig, workspace: Path, storage: str | None = None,
+                   tracking_uri: str | None = None, heartbeat_s: int = 30) -> Target:
+    """Flags beat the study file beat the defaults (journal + SQLite under ``./mlruns``)."""
+    from bench.tracking import resolve_tracking_uri
+    return Target(storage or cfg.storage or default_storage_url(),
+                  resolve_tracking_uri(tracking_uri or cfg.tracking_uri), workspace, heartbeat_s)
+
+
+def validate(cfg: StudyConfig, workspace: Path) -> None:
+    """Refuse a bad grid before anything is created: data sets, pipelines, variants, TrainConfig."""
+    from pydantic import ValidationError
+
+    from models import list_variants
+    from preprocessing.dataset import Dataset
+    for d in cfg.datasets:
+        if d.simulate is None:
+            Dataset.load(d.name, workspace)  # MitoError names the missing data set
+    for i, p in enumerate(cfg.pipelines):
+        try:
+            grid.pipeline_ops(p)
+        except MitoError as err:
+            raise MitoError(f"pipelines.{i}", f"{p!r}: {err.problem}")
+    for i, g in enumerate(cfg.gans):
+        if g not in list_variants():
+            raise MitoError(f"gans.{i}", f"unknown GAN variant {g!r} (known: {', '.join(list_variants())})")
+    try:
+        train_config(cfg, cells(cfg)[0], {k: (r.choices[0] if r.choices else r.low)
+                                          for k, r in cfg.search.params.items()})
+    except ValidationError as err:
+        e = err.errors()[0]
+        raise MitoError(f"train.{'.'.join(map(str, e['loc']))}", e["msg"])
+
+
+def ensure_datasets(cfg: StudyConfig, workspace: Path) -> None:
+    """Create the ``simulate:`` data sets that are not in the workspace yet.
+
+    Goes through ``mitogan data simulate --import`` itself, so the data set (movies, ground
+    truth, per-movie ``meta``) is the one that command makes with the same arguments.
+    """
+    import argparse
+    import json
+
+    from preprocessing.dataset import Dataset
+    from preprocessing.simulator.cli import run as simulate_and_import
+    for d in cfg.datasets:
+        try:
+            Dataset.load(d.name, workspace)
+            continue
+        except MitoError:
+            if d.simulate is None:
+                raise
+        sim = dict(d.simulate)
+        unknown = set(sim) - {"movies", "frames", "size_yx", "seed", "classes", "params"}
+        if unknown:
+            raise MitoError(f"datasets.{d.name}.simulate", f"unknown key(s) {sorted(unknown)} "
+                            "(known: movies, frames, size_yx, seed, classes, params)")
+        classes = sim.get("classes")
+        args = argparse.Namespace(
+            workspace=workspace, out=None, name=d.name, movies=sim.get("movies", 4),
+            frames=sim.get("frames", 100), size=",".join(map(str, sim.get("size_yx", [256, 256]))),
+            seed=sim.get("seed", 0), do_import=True, overwrite=False,
+            classes=",".join(f"{k}={v}" for k, v in classes.items()) if classes else None,
+            param=[f"{k}={json.dumps(v)}" for k, v in (sim.get("params") or {}).items()])
+        simulate_and_import(args)
+
+
+def connect(cfg: StudyConfig, target: Target):
+    """Storage, study (created or joined) and the shared trial context."""
+    from bench.tracking import ensure_experiment
+    exp_id = ensure_experiment(cfg.experiment, target.tracking_uri)  # MLflow db created once, here
+    storage = open_storage(target.storage_url, target.heartbeat_s)
+    study, _ = grid.setup_study(cfg, storage, lambda: runs.create_parent_run(
+        cfg, target.tracking_uri, exp_id, target.storage_url))
+    ctx = StudyContext(cfg, target.workspace, target.tracking_uri,
+                       study.user_attrs["mlflow_parent_run_id"])
+    return storage, study, ctx
+
+
+def report_dir(cfg: StudyConfig, workspace: Path) -> Path:
+    return workspace / "studies" / cfg.name
+
+
+def _spawn(config_path: Path, target: Target, n: int) -> list[subprocess.Popen]:
+    threads = str(max(1, (os.cpu_count() or 1) // n))
+    env = {**os.environ, "OMP_NUM_THREADS": threads, "MKL_NUM_THREADS": threads}
+    cmd = [sys.executable, "-m", "bench.cli", "--workspace", str(target.workspace), "study",
+           "--config", str(config_path), "--worker", "--storage", target.storage_url,
+           "--tracking-uri", target.tracking_uri, "--heartbeat", str(target.heartbeat_s)]
+    return [subprocess.Popen(cmd, env=env) for _ in range(n)]
+
+
+def _watch(study, procs: list[subprocess.Popen], total: int) -> None:
+    with tqdm(total=total, unit="cell", desc="study") as bar:
+        while any(p.poll() is None for p in procs):
+            bar.n = grid.progress(study)["done"]
+            bar.refresh()
+            time.sleep(1.0)
+        bar.n = grid.progress(study)["done"]
+        bar.refresh()
+
+
+def run_study(cfg: StudyConfig, config_path: Path, target: Target, workers: int = 1) -> int:
+    """Set up (or join) the study, run ``workers`` workers here, report when complete."""
+    validate(cfg, target.workspace)
+    ensure_datasets(cfg, target.workspace)
+    install_sigterm()
+    storage, study, ctx = connect(cfg, target)
+    runs.set_parent_status(ctx.tracking_uri, ctx.parent_run_id, "RUNNING")
+    total = len(cells(cfg))
+    print(f"study {cfg.name}: {total} cells, {grid.progress(study)['done']} done; "
+          f"storage {target.storage_url}; tracking {target.tracking_uri}", flush=True)
+    procs = []
+    try:
+        if workers == 1:
+            with tqdm(total=total, initial=grid.progress(study)["done"], unit="cell", desc="study") as bar:
+                worker_loop(study, storage, ctx,
+                            on_trial=lambda n, out: bar.update(grid.progress(study)["done"] - bar.n))
+        else:
+            procs = _spawn(config_path, target, workers)
+            _watch(study, procs, total)
+    except KeyboardInterrupt:
+        for p in procs:
+            if p.poll() is None:
+                p.send_signal(signal.SIGTERM)
+        for p in procs:
+            p.wait()
+        if not study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
+            runs.set_parent_status(ctx.tracking_uri, ctx.parent_run_id, "KILLED")
+        print(f"interrupted; run the same command to resume study {cfg.name}", file=sys.stderr)
+        return 130
+    return finish(cfg, study, ctx)
+
+
+def finish(cfg: StudyConfig, study, ctx: StudyContext) -> int:
+    """Write and attach the report when every cell is done; else say who is still working."""
+    state = grid.progress(study)
+    if state["done"] < len(cells(cfg)) or state["running"] or state["waiting"]:
+        print(f"study {cfg.name}: {state['done']}/{len(cells(cfg))} cells done, "
+              f"{state['running']} running elsewhere; the last worker to finish writes the report")
+        return 0
+    runs.close_orphan_runs(ctx, study)
+    files = report.write_report(cfg, study, report_dir(cfg, ctx.workspace))
+    runs.log_report(ctx.tracking_uri, ctx.parent_run_id, files)
+    runs.set_parent_status(ctx.tracking_uri, ctx.parent_run_id, "FINISHED")
+    print(f"report: {files[-1]}")
+    print(f"open the MLflow UI: mitogan ui --tracking-uri '{ctx.tracking_uri}'   "
+          f"(or: mlflow ui --backend-store-uri '{ctx.tracking_uri}')")
+    return 0
+
+
+def run_worker(cfg: StudyConfig, target: Target) -> int:
+    """``--worker``: join the (already set-up) study and claim cells until none is left."""
+    import torch
+    torch.set_num_threads(int(os.environ.get("OMP_NUM_THREADS", "0")) or torch.get_num_threads())
+    install_sigterm()
+    storage, study, ctx = connect(cfg, target)
+    try:
+        worker_loop(study, storage, ctx)
+    except KeyboardInterrupt:
+        return 130
+    return 0

@@ -1,0 +1,137 @@
+"""One trial: train the cell's GAN (one MLflow child run), evaluate it, return the objectives.
+
+``run_cell`` is the whole per-trial job; the worker loop around it (``bench.study.worker``)
+claims the trial, keeps its heartbeat, and records the outcome in Optuna and MLflow.
+"""
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import optuna
+
+from bench.study.config import Cell, StudyConfig
+from bench.study.grid import cell_params, grid_space, search_space
+
+_REFERENCE: dict = {}  # (dataset, size, split) → morphology table of the common real reference
+
+
+@dataclass
+class StudyContext:
+    """What every trial of a study shares."""
+    cfg: StudyConfig
+    workspace: Path
+    tracking_uri: str
+    parent_run_id: str
+
+
+@dataclass
+class Outcome:
+    """How a trial ended: ``state`` in {COMPLETE, PRUNED, FAIL}; ``values`` for COMPLETE."""
+    state: str
+    run_id: str | None = None
+    values: list[float] | None = None
+    reason: str | None = None
+    metrics: dict = field(default_factory=dict)
+    timings: dict = field(default_factory=dict)   # seconds in train / evaluate
+
+
+def suggest(trial: optuna.Trial, cfg: StudyConfig) -> dict:
+    """The trial's parameters: grid axes (fixed by the queue) then the searched ranges."""
+    params = {name: trial._suggest(name, dist)  # noqa: SLF001 — generic suggest by distribution
+              for name, dist in {**grid_space(cfg), **search_space(cfg)}.items()}
+    return params
+
+
+def train_config(cfg: StudyConfig, cell: Cell, hyper: dict):
+    """The ``TrainConfig`` of a cell: budget, ``train:`` overrides, cell axes, searched values."""
+    from bench.train import TrainConfig
+    fields = {**cfg.train, "dataset": cell.dataset, "pipeline": cell.pipeline, "gan": cell.gan,
+              "diffaug": cell.diffaug, "seed": cell.seed, "size": cfg.budget.size,
+              "steps": cfg.budget.steps, "batch": cfg.budget.batch, "experiment": cfg.experiment,
+              **hyper}
+    if cfg.pruning.enabled:
+        fields["eval_every"] = cfg.pruning.every
+    return TrainConfig(**fields)
+
+
+def trial_tags(ctx: StudyContext, trial_number: int, cell: Cell) -> dict[str, str]:
+    return {"mitogan.study": ctx.cfg.name, "mitogan.trial": str(trial_number),
+            "mitogan.trial_key": f"{ctx.cfg.name}:{trial_number}", "mitogan.cell": cell.id,
+            "mlflow.parentRunId": ctx.parent_run_id, "parent_run_id": ctx.parent_run_id}
+
+
+def _reference_table(ctx: StudyContext, cfg):
+    """Morphology of the common-space real reference of ``evaluate_run`` (the training movies
+    through ``analysis.evaluate.COMMON_PIPELINE``, whatever the trial's pipeline), once per
+    process: intermediate scores of all trials are then comparable, as pruning needs."""
+    key = (cfg.dataset, cfg.size, cfg.heldout_fraction, cfg.seed)
+    if key not in _REFERENCE:
+        from analysis.evaluate import COMMON_PIPELINE
+        from analysis.morphology import morphology_table
+        from preprocessing.dataset import Dataset
+        from preprocessing.pipeline import prepare_split
+        train, _ = prepare_split(Dataset.load(cfg.dataset, ctx.workspace), COMMON_PIPELINE, cfg.size,
+                                 ctx.workspace, heldout_fraction=cfg.heldout_fraction, seed=cfg.seed,
+                                 progress=False)
+        _REFERENCE[key] = morphology_table(train.x[:, 0])  # from (N, 1, S, S)
+    return _REFERENCE[key]
+
+
+def pruning_callback(ctx: StudyContext, trial: optuna.Trial, cell: Cell, cfg):
+    """``on_step(step, G)``: report the common-space morphology distance; prune when told to."""
+    from analysis.morphology import morph_distances, morphology_table
+    from bench.train import sample
+    real = _reference_table(ctx, cfg)
+    n = ctx.cfg.pruning.n_samples
+
+    def on_step(step: int, G) -> None:
+        fake = sample(G, n, seed=cell.seed)  # (n, 1, S, S) in [0, 1]; same z every time
+        score = float(morph_distances(real, morphology_table(fake[:, 0]))["morph_fd"])
+        trial.report(score if math.isfinite(score) else float("inf"), step)
+        if trial.should_prune():
+            raise optuna.TrialPruned(f"pruned at step {step} (common morph_fd {score:.4g})")
+    return on_step
+
+
+def run_cell(cell: Cell, trial: optuna.Trial, ctx: StudyContext) -> Outcome:
+    """Train and evaluate one cell as ``trial``; never raises for a diverged or pruned run.
+
+    ``KeyboardInterrupt`` propagates (the worker records it and re-queues the cell).
+    """
+    from analysis.evaluate import evaluate_run
+    from bench.train import train
+    params = suggest(trial, ctx.cfg)
+    assert {k: params[k] for k in cell_params(ctx.cfg, cell)} == cell_params(ctx.cfg, cell)
+    hyper = {k: params[k] for k in search_space(ctx.cfg)}
+    cfg = train_config(ctx.cfg, cell, hyper)
+    on_step = pruning_callback(ctx, trial, cell, cfg) if ctx.cfg.pruning.enabled else None
+    t0 = time.perf_counter()
+    try:
+        res = train(cfg, workspace=ctx.workspace, tracking_uri=ctx.tracking_uri,
+                    parent_run_id=ctx.parent_run_id, tags=trial_tags(ctx, trial.number, cell),
+                    on_step=on_step)
+    except optuna.TrialPruned as err:
+        return Outcome("PRUNED", reason=str(err) or "pruned",
+                       timings={"train_s": time.perf_counter() - t0})
+    timings = {"train_s": time.perf_counter() - t0}
+    if res.status != "FINISHED":
+        return Outcome("FAIL", res.run_id, reason=res.failure_reason or f"training {res.status}",
+                       timings=timings)
+    t1 = time.perf_counter()
+    metrics = evaluate_run(res.run_id, workspace=ctx.workspace, tracking_uri=ctx.tracking_uri,
+                           n_samples=ctx.cfg.budget.n_eval_samples, log=True)
+    timings["eval_s"] = time.perf_counter() - t1
+    flat = {k: float(v) for k, v in metrics.items() if isinstance(v, (int, float, np.floating))}
+    missing = [o.metric for o in ctx.cfg.objectives if o.metric not in flat]
+    if missing:
+        return Outcome("FAIL", res.run_id, reason=f"evaluation has no {', '.join(missing)} "
+                       f"(it has: {', '.join(sorted(flat))})", metrics=flat, timings=timings)
+    values = [flat[o.metric] for o in ctx.cfg.objectives]
+    if not all(map(math.isfinite, values)):
+        return Outcome("FAIL", res.run_id, reason=f"objective not finite: {values}",
+                       metrics=flat, timings=timings)
+    return Outcome("COMPLETE", res.run_id, values, metrics=flat, timings=timings)

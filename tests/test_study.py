@@ -1,0 +1,255 @@
+"""Studies end to end on one host: journal storage + SQLite MLflow in a tmp dir, real tiny training.
+
+A 4-cell grid (2 pipelines × 2 variants, 32 px, a few steps): every cell once, one child run per
+trial under one parent run, the report on the parent, resume after SIGINT, nothing left RUNNING.
+"""
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import optuna
+import pytest
+import tifffile
+import yaml
+from mlflow.tracking import MlflowClient
+
+from bench.errors import MitoError
+from bench.study import grid
+from bench.study.config import cells, load_config
+from bench.study.storage import open_storage
+from preprocessing.ingest import import_dataset
+from tests.test_ops import movie
+
+REPO = Path(__file__).resolve().parents[1]
+PIPELINES = ["normalize|resize", "normalize|gaussian(sigma_px=1)|resize"]
+
+
+def tiny_study(path: Path, name: str, **over) -> Path:
+    """Write a 4-cell study file with tiny budgets; ``over`` replaces top-level keys."""
+    doc = {"name": name, "datasets": ["cells"], "pipelines": PIPELINES, "gans": ["dcgan", "lsgan"],
+           "budget": {"steps": 12, "size": 32, "batch": 8, "n_eval_samples": 32},
+           "train": {"width": 8, "latent_dim": 16}, **over}
+    path.write_text(yaml.safe_dump(doc))
+    return path
+
+
+@pytest.fixture
+def study_dir(tmp_path, monkeypatch):
+    """A tmp dir holding the workspace (data set ``cells``: 4 movies × 6 frames) and ./mlruns."""
+    ws = tmp_path / "ws"
+    paths = []
+    for i in range(4):
+        p = tmp_path / f"cell{i}.tif"
+        tifffile.imwrite(p, (movie(6, 48, seed=i) * 4000).astype(np.uint16), photometric="minisblack")
+        paths.append(p)
+    import_dataset(paths, "cells", ws, progress=False)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("MITOGAN_WORKSPACE", str(ws))
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    return tmp_path
+
+
+def mitogan(*args, cwd, **kw) -> subprocess.Popen:
+    env = {**os.environ, "PYTHONPATH": str(REPO), "OMP_NUM_THREADS": "1"}
+    return subprocess.Popen([sys.executable, "-m", "bench.cli", *args], cwd=cwd, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, **kw)
+
+
+def local_uri(root: Path) -> str:
+    """The default MLflow store of a study run in ``root`` (spelled out: see the note below)."""
+    return f"sqlite:///{root / 'mlruns' / 'mlflow.db'}"
+
+
+def local_study(cfg_path: Path):
+    """``(cfg, study, client)`` of a study run with the defaults in ``cfg_path``'s folder.
+
+    URIs are explicit because an in-process ``train`` leaves ``$MLFLOW_TRACKING_URI`` set to
+    MLflow's own default (``mlflow.set_tracking_uri`` writes the environment).
+    """
+    root = cfg_path.parent
+    cfg = load_config(cfg_path)
+    journal = root / "mlruns" / "optuna.journal"
+    study = optuna.load_study(study_name=cfg.name, storage=open_storage(f"journal:{journal}"))
+    return cfg, study, MlflowClient(local_uri(root))
+
+
+def child_runs(client: MlflowClient, study: optuna.Study) -> list:
+    parent = study.user_attrs["mlflow_parent_run_id"]
+    exp = client.get_run(parent).info.experiment_id
+    return client.search_runs([exp], filter_string=f"tags.`mlflow.parentRunId` = '{parent}'")
+
+
+def assert_nothing_running(client: MlflowClient, study: optuna.Study) -> None:
+    assert not study.get_trials(states=(optuna.trial.TrialState.RUNNING,))
+    exp = client.get_run(study.user_attrs["mlflow_parent_run_id"]).info.experiment_id
+    assert not client.search_runs([exp], filter_string="attributes.status = 'RUNNING'")
+
+
+def test_config_errors_name_the_key(tmp_path):
+    bad = tiny_study(tmp_path / "a.yaml", "x", budget={"steps": 0})
+    with pytest.raises(MitoError, match=r"budget\.steps"):
+        load_config(bad)
+    multi = tiny_study(tmp_path / "b.yaml", "x", pruning={"enabled": True})
+    with pytest.raises(MitoError, match="single objective"):
+        load_config(multi)
+    typo = tiny_study(tmp_path / "c.yaml", "x", pipeline=["nlm"])
+    with pytest.raises(MitoError, match="pipeline"):
+        load_config(typo)
+    proc = mitogan("study", "--config", str(bad), cwd=tmp_path)
+    out, _ = proc.communicate(timeout=60)
+    assert proc.returncode == 2 and out.strip().count("\n") == 0 and "budget.steps" in out
+
+
+def test_grid_and_op_flags(tmp_path):
+    cfg = load_config(tiny_study(tmp_path / "s.yaml", "g", seeds=[0, 1], diffaug=[False, True],
+                                 search={"trials_per_cell": 2, "params": {"lr_g": {"low": 1e-4, "high": 1e-3}}}))
+    grid_cells = cells(cfg)
+    assert len(grid_cells) == 2 * 2 * 2 * 2 * 2 and len({c.id for c in grid_cells}) == len(grid_cells)
+    assert set(grid.grid_space(cfg)) == {"dataset", "pipeline", "gan", "diffaug", "seed", "op_gaussian"}
+    assert grid.cell_params(cfg, grid_cells[-1])["op_gaussian"] is True
+    assert grid.cell_params(cfg, grid_cells[0])["op_gaussian"] is False
+
+
+def test_threads_claim_each_cell_once(tmp_path):
+    """Eight threads race for 24 queued cells on one journal: every cell is claimed exactly once."""
+    from concurrent.futures import ThreadPoolExecutor
+    cfg = load_config(tiny_study(tmp_path / "s.yaml", "race", seeds=[0, 1, 2], diffaug=[False, True]))
+    storage = open_storage(f"journal:{tmp_path / 'j.journal'}")
+    study, created = grid.setup_study(cfg, storage, lambda: "no-mlflow")
+    assert created and grid.setup_study(cfg, storage, lambda: "x")[1] is False
+
+    def drain(_):
+        got = []
+        while (trial := grid.claim(study)) is not None:
+            got.append(trial.number)
+            study.tell(trial, [0.0, 0.0])
+        return got
+
+    with ThreadPoolExecutor(8) as pool:
+        claimed = sum(pool.map(drain, range(8)), [])
+    trials = study.get_trials()
+    assert len(trials) == len(cells(cfg)) == len(claimed) == len(set(claimed))
+    assert len({t.user_attrs["cell"] for t in trials}) == len(trials)
+    assert grid.enqueue_missing(cfg, study) == 0
+
+
+def test_local_study_end_to_end_and_rerun(study_dir):
+    from bench.study.config import load_config as load
+    from bench.study.runner import resolve_target, run_study
+    path = tiny_study(study_dir / "s.yaml", "local4")
+    cfg = load(path)
+    target = resolve_target(cfg, study_dir / "ws", tracking_uri=local_uri(study_dir))
+    assert run_study(cfg, path, target) == 0
+    cfg, study, client = local_study(path)
+    trials = study.get_trials()
+    assert len(trials) == 4 and {t.state.name for t in trials} == {"COMPLETE"}
+    assert sorted(t.user_attrs["cell"] for t in trials) == sorted(c.id for c in cells(cfg))
+    kids = child_runs(client, study)
+    assert len(kids) == 4
+    parent = study.user_attrs["mlflow_parent_run_id"]
+    for run in kids:
+        tags = run.data.tags
+        assert tags["parent_run_id"] == parent and tags["mitogan.study"] == "local4"
+        assert tags["mitogan.state"] == "COMPLETE" and tags["mitogan.cell"] in {c.id for c in cells(cfg)}
+        assert "objective.common_morph_fd" in tags
+    assert client.get_run(parent).info.status == "FINISHED"
+    arts = {a.path for a in client.list_artifacts(parent, "study")}
+    assert {"study/leaderboard.csv", "study/pareto.png", "study/importance.csv"} <= arts
+    board = (study_dir / "ws" / "studies" / "local4" / "leaderboard.csv").read_text().splitlines()
+    assert len(board) == 5 and board[0].startswith("pareto_rank,")
+    assert run_study(cfg, path, target) == 0  # resume: nothing to do
+    assert len(study.get_trials()) == 4 and len(child_runs(client, study)) == 4
+    assert_nothing_running(client, study)
+
+
+def wait_for_training(study_dir: Path, name: str, timeout: float = 180) -> None:
+    """Block until some trial of study ``name`` has a child run RUNNING (mid-training)."""
+    client = MlflowClient(local_uri(study_dir))
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        exp = client.get_experiment_by_name(f"study-{name}") if (study_dir / "mlruns" / "mlflow.db").exists() else None
+        if exp and client.search_runs([exp.experiment_id], filter_string=(
+                f"attributes.status = 'RUNNING' and tags.`mitogan.trial_key` LIKE '{name}:%'")):
+            return
+        time.sleep(0.3)
+    raise AssertionError(f"no trial of {name} started training within {timeout} s")
+
+
+def test_sigint_mid_trial_then_resume(study_dir):
+    budget = {"steps": 60, "size": 32, "batch": 8, "n_eval_samples": 32}
+    path = tiny_study(study_dir / "s.yaml", "intr", budget=budget)
+    proc = mitogan("study", "--config", str(path), cwd=study_dir)
+    wait_for_training(study_dir, "intr")
+    proc.send_signal(signal.SIGINT)
+    out, _ = proc.communicate(timeout=120)
+    assert proc.returncode == 130, out
+    cfg, study, client = local_study(path)
+    assert_nothing_running(client, study)
+    failed = study.get_trials(states=(optuna.trial.TrialState.FAIL,))
+    assert len(failed) == 1 and "interrupted" in failed[0].user_attrs["failure_reason"]
+    assert study.get_trials(states=(optuna.trial.TrialState.WAITING,))  # re-queued
+    runs = [r for r in child_runs(client, study) if r.data.tags["mitogan.trial"] == str(failed[0].number)]
+    assert len(runs) == 1 and runs[0].info.status == "KILLED"
+    assert "interrupted" in runs[0].data.tags["failure_reason"]
+    assert client.get_run(study.user_attrs["mlflow_parent_run_id"]).info.status == "KILLED"
+
+    changed = tiny_study(study_dir / "changed.yaml", "intr")  # same name, other budget: refused
+    proc = mitogan("study", "--config", str(changed), cwd=study_dir)
+    out, _ = proc.communicate(timeout=120)
+    assert proc.returncode == 2 and "different grid" in out
+
+    proc = mitogan("study", "--config", str(path), cwd=study_dir)
+    out, _ = proc.communicate(timeout=600)
+    assert proc.returncode == 0, out
+    assert "report:" in out and "mitogan ui" in out
+    final = grid.final_trials(study)
+    assert len(final) == 4 and {t.state.name for t in final.values()} == {"COMPLETE"}
+    assert len(study.get_trials()) == 5  # 4 cells + the interrupted attempt; nothing ran twice
+    assert len({t.user_attrs["cell"] for t in study.get_trials(states=(optuna.trial.TrialState.COMPLETE,))}) == 4
+    assert client.get_run(study.user_attrs["mlflow_parent_run_id"]).info.status == "FINISHED"
+    assert_nothing_running(client, study)
+
+
+def test_diverged_trial_fails_with_reason_and_study_goes_on(study_dir):
+    """A discriminator that saturates at once (cell 0: checked deterministic on the CPU): train
+    returns FAILED; the trial is recorded failed with its reason, and the next cell still runs."""
+    from bench.study.runner import resolve_target, run_study
+    path = tiny_study(study_dir / "s.yaml", "diverge", gans=["dcgan"], train={
+        "width": 8, "latent_dim": 16, "lr_d": 0.05, "lr_g": 1e-6, "saturation_steps": 3, "log_every": 1})
+    cfg = load_config(path)
+    assert run_study(cfg, path, resolve_target(cfg, study_dir / "ws", tracking_uri=local_uri(study_dir))) == 0
+    cfg, study, client = local_study(path)
+    first, second = study.get_trials()
+    assert first.state.name == "FAIL" and "saturated" in first.user_attrs["failure_reason"]
+    assert second.state.is_finished() and second.user_attrs["cell"] != first.user_attrs["cell"]
+    run = next(r for r in child_runs(client, study) if r.data.tags["mitogan.trial"] == "0")
+    assert run.info.status == "FAILED" and run.data.tags["mitogan.state"] == "FAIL"
+    assert "saturated" in run.data.tags["failure_reason"]
+    board = (study_dir / "ws" / "studies" / "diverge" / "leaderboard.csv").read_text()
+    assert "discriminator saturated" in board
+    assert_nothing_running(client, study)
+
+
+def test_pruning_callback_reports_common_score_and_prunes(study_dir):
+    from bench.study.trial import StudyContext, pruning_callback, train_config
+    from models import get_variant
+    cfg = load_config(tiny_study(study_dir / "s.yaml", "prune", pruning={"enabled": True, "every": 5},
+                                 objectives=[{"metric": "common_morph_fd", "direction": "minimize"}]))
+    study = optuna.create_study(pruner=optuna.pruners.ThresholdPruner(upper=-1.0))  # prunes any score
+    trial = study.ask()
+    cell = cells(cfg)[0]
+    ctx = StudyContext(cfg, study_dir / "ws", local_uri(study_dir), "parent")
+    on_step = pruning_callback(ctx, trial, cell, train_config(cfg, cell, {}))
+    G, _ = get_variant("dcgan").build(32, latent_dim=16, width=8)
+    with pytest.raises(optuna.TrialPruned, match="pruned at step 5"):
+        on_step(5, G)
+    assert list(study._storage.get_trial(trial._trial_id).intermediate_values) == [5]
+    with pytest.raises(MitoError, match="minimized"):
+        load_config(tiny_study(study_dir / "m.yaml", "p", pruning={"enabled": True},
+                               objectives=[{"metric": "common_coverage", "direction": "maximize"}]))
