@@ -5,6 +5,13 @@ frames of one movie on both sides): what a perfect generator would score at this
 work (real features, real morphology table, the floor) is cached on disk by the real data's
 content hash, the extractor's weights hash and the preprocessing key, so scoring a second
 generator against the same real set only embeds and measures the generated frames.
+
+Time-lapse real sets: consecutive frames of a movie are near-duplicates, so k-NN balls built on
+real frames are set by a frame's own movie. Density / coverage therefore take each real ball's
+radius over frames of OTHER movies (:func:`knn_groups`, ``real_groups`` of
+:func:`analysis.diversity.density_coverage`); without that, coverage was 0 for every model and
+for the floor. torch-fidelity's precision / recall keep their plain k-NN balls and suffer the
+same shrinkage (read them against their floor, or prefer density / coverage).
 """
 from __future__ import annotations
 
@@ -20,10 +27,13 @@ from analysis.extractors import get_extractor
 from analysis.extractors.base import Extractor
 from analysis.extractors.cache import array_hash, cached_features, cached_object
 from analysis.fidelity import fidelity_from_features, kid_subset_size
+from analysis.judge import movie_blocks
 from bench.errors import MitoError
 
-SUITE_VERSION = "3"  # bump when a metric's definition changes: invalidates cached floors
+SUITE_VERSION = "4"  # bump when a metric's definition changes: invalidates cached floors
 MS_SSIM_PAIRS = 200
+DC_K = 5  # density / coverage neighbourhood (Naeem et al. 2020's default)
+SINGLE_MOVIE_BLOCKS = 4  # one-movie real set: runs of consecutive frames stand in for movies
 METRIC_ORDER = ["fid", "kid_mean", "kid_std", "precision", "recall", "density", "coverage", "ndb",
                 "ndb_js", "vendi_real", "vendi_fake", "ms_ssim_real", "ms_ssim_fake", "morph_fd"]
 
@@ -125,11 +135,23 @@ def standardize(feats: np.ndarray, ref: np.ndarray) -> np.ndarray:
     return (feats - lw.location_) @ w
 
 
+def knn_groups(movie_ids: np.ndarray, blocks: int = SINGLE_MOVIE_BLOCKS) -> np.ndarray:
+    """(N,) str groups for the density / coverage radii of a real set: its movies; a single
+    movie (frames in time order) is cut into ``blocks`` runs of consecutive frames instead."""
+    ids = np.asarray(movie_ids).astype(str)
+    if len(np.unique(ids)) >= 2:
+        return ids
+    return movie_blocks(ids, np.arange(len(ids)), blocks)
+
+
 def metric_suite(real: np.ndarray, fake: np.ndarray, real_feats: np.ndarray, fake_feats: np.ndarray,
-                 real_morph, fake_morph, *, n_bins: int, seed: int = 0) -> dict:
-    """Every metric of one (real, fake) pair; frames ``(N, 1, H, W)``, features ``(N, D)``."""
+                 real_morph, fake_morph, *, real_movie_ids: np.ndarray, n_bins: int, seed: int = 0) -> dict:
+    """Every metric of one (real, fake) pair; frames ``(N, 1, H, W)``, features ``(N, D)``,
+    ``real_movie_ids`` ``(N,)`` (for the density / coverage radii, see :func:`knn_groups`)."""
     out = fidelity_from_features(real_feats, fake_feats, seed=seed)
-    out.update(diversity.density_coverage(real_feats, fake_feats, k=min(5, len(real_feats) - 1)))
+    groups = knn_groups(real_movie_ids)  # (N,)
+    k = min(DC_K, len(groups) - int(np.unique(groups, return_counts=True)[1].max()))
+    out.update(diversity.density_coverage(real_feats, fake_feats, k=k, real_groups=groups))
     out.update(diversity.ndb(real_feats, fake_feats, n_bins=n_bins, seed=seed))
     out["vendi_real"] = diversity.vendi(standardize(real_feats, real_feats))
     out["vendi_fake"] = diversity.vendi(standardize(fake_feats, real_feats))
@@ -162,7 +184,8 @@ def compare_arrays(real: np.ndarray, fake: np.ndarray, *, real_movie_ids=None,
     real, fake : np.ndarray
         ``(N, 1, H, W)`` and ``(M, 1, H, W)`` float32 in [0, 1], same H, W.
     real_movie_ids : array-like, optional
-        ``(N,)`` movie of each real frame, for the floor's split by movie; without it every frame
+        ``(N,)`` movie of each real frame (frames of a movie in time order), for the floor's split
+        by movie and the density / coverage radii (:func:`knn_groups`); without it every frame
         counts as its own movie (a frame-level split, flagged in ``floor_split``).
     extractor : str or Extractor
         Feature space of fid/kid/precision/recall/density/coverage/ndb/vendi.
@@ -204,12 +227,13 @@ def compare_arrays(real: np.ndarray, fake: np.ndarray, *, real_movie_ids=None,
     def floor():
         sub = lambda m: None if real_m is None else real_m[m].reset_index(drop=True)  # noqa: E731
         return metric_suite(real[half], real[~half], real_f[half], real_f[~half], sub(half), sub(~half),
-                            n_bins=n_bins, seed=seed)
+                            real_movie_ids=movie_ids[half], n_bins=n_bins, seed=seed)
 
     floor_key = [real_hash, ex.name, ex.weights_hash, real_key, ",".join(movie_ids), str(seed),
                  str(morphology_metrics), "v" + SUITE_VERSION]
     floor_vals = cached_object("floors", floor_key, floor, workspace=workspace, use_cache=use_cache)
-    metrics = metric_suite(real, fake, real_f, fake_f, real_m, fake_m, n_bins=n_bins, seed=seed)
+    metrics = metric_suite(real, fake, real_f, fake_f, real_m, fake_m, real_movie_ids=movie_ids,
+                           n_bins=n_bins, seed=seed)
     return {"n_real": int(len(real)), "n_fake": int(len(fake)), "extractor": ex.name,
             "weights_hash": ex.weights_hash, "kid_subset_size": kid_subset_size(len(real), len(fake)),
             "floor_split": how, "n_floor": [int(half.sum()), int((~half).sum())],

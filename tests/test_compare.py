@@ -7,7 +7,7 @@ import cv2
 import numpy as np
 import pytest
 
-from analysis.compare import compare_arrays, halves_by_movie, load_set, standardize
+from analysis.compare import compare_arrays, halves_by_movie, knn_groups, load_set, standardize
 from analysis.extractors import get_extractor
 from analysis.fidelity import fidelity_from_scratch
 from analysis.validation import add_noise, blur, simulated_frames
@@ -55,6 +55,21 @@ def test_fid_kid_prc_are_torch_fidelitys(sim):
     theirs = fidelity_from_scratch(real, fake, ex)
     for k in theirs:
         assert ours[k] == pytest.approx(theirs[k], rel=1e-3, abs=1e-5), k
+
+
+def test_coverage_floor_is_not_degenerate_on_time_lapse_movies(sim):
+    ws, f = sim  # simulated time-lapse: consecutive frames of a movie are near-duplicates
+    r = compare_arrays(f.x, add_noise(f.x[::2], 0.2, seed=0), real_movie_ids=f.movie_ids,
+                       workspace=ws, morphology_metrics=False)
+    assert r["floor"]["coverage"] > 0.1 and r["floor"]["density"] > 0.1  # balls span movies
+    assert r["metrics"]["coverage"] < r["floor"]["coverage"]
+    one = f.movie_ids == f.movie_ids[0]
+    groups = knn_groups(f.movie_ids[one])  # one movie: runs of consecutive frames
+    assert len(np.unique(groups)) == 4 and (groups[:-1] <= groups[1:]).all()
+    assert np.array_equal(knn_groups(f.movie_ids), f.movie_ids)
+    single = compare_arrays(f.x[one], f.x[~one][:24], real_movie_ids=f.movie_ids[one], workspace=ws,
+                            morphology_metrics=False)
+    assert single["floor_split"] == "time" and single["floor"]["coverage"] > 0.1
 
 
 def test_second_call_reuses_the_real_side(sim, monkeypatch):

@@ -32,6 +32,32 @@ def test_density_coverage_match_prdc(k):
     assert ours["coverage"] == pytest.approx(ref["coverage"], abs=1e-6)
 
 
+def _movies(n_movies: int, frames: int, seed: int, shift: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
+    """Time-lapse-like features (n_movies * frames, 4): each movie = jittered copies of one base
+    vector drawn from N(shift, I); and the (N,) movie label of each row."""
+    rng = np.random.default_rng(seed)
+    base = rng.standard_normal((n_movies, 4)) + shift
+    x = np.repeat(base, frames, axis=0) + 0.02 * rng.standard_normal((n_movies * frames, 4))
+    return x, np.repeat(np.arange(n_movies), frames)
+
+
+def test_real_groups_keep_near_duplicate_frames_from_setting_the_radius():
+    real, movie = _movies(12, 8, seed=1000)  # 8 frames per movie > k: plain balls stay in-movie
+    fake = _movies(100, 2, seed=0)[0]  # other base vectors of the same distribution
+    plain = density_coverage(real, fake)
+    grouped = density_coverage(real, fake, real_groups=movie)
+    assert plain["coverage"] < 0.05 and plain["density"] < 0.05
+    assert grouped["coverage"] > 0.5 and grouped["density"] > 0.5
+    off = density_coverage(real, _movies(100, 2, seed=0, shift=5.0)[0], real_groups=movie.astype(str))
+    assert off["coverage"] < 0.1 and off["density"] < 0.1
+    singletons = density_coverage(real, fake, real_groups=np.arange(len(real)))
+    assert singletons == pytest.approx(plain)  # own group = self only: the prdc radius
+    with pytest.raises(MitoError, match="outside every group"):
+        density_coverage(real[:12], fake, real_groups=movie[:12])  # movie 0 leaves 4 frames < k
+    with pytest.raises(MitoError, match="labels"):
+        density_coverage(real, fake, real_groups=movie[:-1])
+
+
 def test_coverage_drops_when_a_mode_is_missing():
     real = _mixture(300, 0, MODES)
     full = density_coverage(real, _mixture(300, 1, MODES))
