@@ -179,7 +179,11 @@ def finish(cfg: StudyConfig, study, ctx: StudyContext) -> int:
     files = report.write_report(cfg, study, report_dir(cfg, ctx.workspace))
     runs.log_report(ctx.tracking_uri, ctx.parent_run_id, files)
     runs.set_parent_status(ctx.tracking_uri, ctx.parent_run_id, "FINISHED")
-    print(f"report: {files[-1]}")
+    from analysis.report import build_report  # late: the report pulls in matplotlib and captum
+    page = build_report(cfg.name, report_dir(cfg, ctx.workspace), tracking_uri=ctx.tracking_uri,
+                        workspace=ctx.workspace)
+    print(f"summary: {files[-1]}")
+    print(f"report: {page.html}")
     print(f"open the MLflow UI: mitogan ui --tracking-uri '{ctx.tracking_uri}'   "
           f"(or: mlflow ui --backend-store-uri '{ctx.tracking_uri}')")
     return 0
