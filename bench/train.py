@@ -1,0 +1,396 @@
+"""Train one GAN variant on one preprocessed data set, recorded as one MLflow run.
+
+``train(cfg)`` writes the resolved config into the run before anything else, trains on the
+training movies only (``prepare_split``; held-out movies never enter training), logs metrics,
+sample grids and checkpoints as it goes, and always leaves the run in a terminal state:
+FINISHED, FAILED (diverged: ``failure_reason`` tag) or KILLED (interrupted or pruned; its last
+checkpoint saved, so ``resume_run_id`` continues it exactly).
+"""
+from __future__ import annotations
+
+import json
+import logging
+import math
+import os
+import signal
+import tempfile
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+from tqdm import tqdm
+
+from bench import tracking
+from bench.errors import MitoError
+from models import get_variant, list_variants
+from models.backbones import SIZES, Generator
+from models.trainer import Batches, GANTrainer
+
+CKPT_DIR = "checkpoints"
+
+
+class TrainConfig(BaseModel):
+    """Everything that determines a training run (logged whole as the run's params)."""
+
+    model_config = ConfigDict(extra="forbid")
+    dataset: str
+    pipeline: str = "normalize|resize"
+    gan: str = "dcgan"
+    gan_options: dict = {}          # the variant's own options, e.g. {"gp_lambda": 10}
+    size: int = 64                  # px (32, 64 or 128)
+    steps: int = Field(2000, ge=1)  # generator updates
+    seed: int = 0                   # weights, latents, batches and the train/held-out split
+    batch: int = Field(64, ge=1)
+    diffaug: bool = False
+    ema: bool = False
+    ema_decay: float = Field(0.999, gt=0, lt=1)
+    latent_dim: int = Field(128, ge=1)
+    width: int = Field(64, ge=4)
+    lr_g: float | None = Field(None, gt=0)  # None → the variant's default (resolved before logging)
+    lr_d: float | None = Field(None, gt=0)
+    n_critic: int | None = Field(None, ge=1)
+    device: str = "auto"            # auto | cpu | cuda[:i]
+    experiment: str = "mitogan"
+    heldout_fraction: float = Field(0.25, ge=0, lt=1)
+    log_every: int = Field(10, ge=1)
+    log_batch: int = Field(200, ge=1)
+    sample_every: int = Field(500, ge=1)
+    n_grid: int = Field(64, ge=1)   # images in each sample grid (fixed latents)
+    ckpt_every: int = Field(500, ge=1)
+    eval_every: int = Field(0, ge=0)  # on_step(step, G) every k steps; 0 = never
+    saturation_steps: int = Field(200, ge=1)
+    threads: int | None = Field(None, ge=1)
+    channels_last: bool = False
+    fused: bool | None = None       # fused Adam kernels (None: PyTorch's choice)
+    log_model: bool = True          # the final generator as an MLflow model
+
+    @field_validator("gan")
+    @classmethod
+    def _known_gan(cls, v):
+        if v not in list_variants():
+            raise ValueError(f"unknown GAN variant {v!r} (choose from {', '.join(list_variants())})")
+        return v
+
+    @field_validator("size")
+    @classmethod
+    def _size(cls, v):
+        if v not in SIZES:
+            raise ValueError(f"{v} px is not supported (choose from {SIZES})")
+        return v
+
+    def resolved(self) -> "TrainConfig":
+        """Defaults of the variant spelled out (learning rates, n_critic, options, pipeline)."""
+        from preprocessing.pipeline import Pipeline
+        v = get_variant(self.gan, **self.gan_options)
+        return self.model_copy(update={
+            "lr_g": self.lr_g or v.lr_g, "lr_d": self.lr_d or v.lr_d,
+            "n_critic": self.n_critic or v.n_critic,
+            "gan_options": {k: getattr(v, k) for k in v.options},
+            "pipeline": Pipeline.parse(self.pipeline).canonical()})
+
+
+@dataclass
+class TrainResult:
+    run_id: str
+    status: str                  # FINISHED | FAILED | KILLED
+    failure_reason: str | None
+    steps_done: int
+
+
+class Diverged(Exception):
+    """Training diverged (non-finite loss or a saturated discriminator)."""
+
+
+def resolve_device(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name.startswith("cuda") and not torch.cuda.is_available():
+        raise MitoError("--device", f"{name} requested but no CUDA device is available")
+    try:
+        return torch.device(name)
+    except RuntimeError as err:
+        raise MitoError("--device", f"bad device {name!r} ({err})") from None
+
+
+def sample(G: torch.nn.Module, n: int, seed: int, batch: int = 256, device=None) -> np.ndarray:
+    """``n`` images ``(n, 1, S, S)`` float32 in [0, 1] from latents drawn with ``seed``.
+
+    Uses its own RNG (the global one is untouched) and restores ``G``'s train/eval mode; the
+    latents are drawn on the CPU, so a seed gives the same images on any device. ``device``
+    moves ``G`` there first; ``None`` runs it where it is (a generator being trained stays put).
+    """
+    z = torch.randn(n, G.latent_dim, generator=torch.Generator().manual_seed(int(seed)))  # (n, latent)
+    return generate(G if device is None else G.to(device), z, batch)
+
+
+@torch.no_grad()
+def generate(G: torch.nn.Module, z: torch.Tensor, batch: int = 256) -> np.ndarray:
+    """``G`` in eval mode on latents ``z (n, latent)`` → ``(n, 1, S, S)`` float32 in [0, 1]."""
+    was_training, dev = G.training, next(G.parameters()).device
+    G.eval()
+    try:
+        out = [G(z[i:i + batch].to(dev)).float().cpu() for i in range(0, len(z), batch)]
+    finally:
+        G.train(was_training)
+    return ((torch.cat(out) + 1) / 2).clamp_(0, 1).numpy()
+
+
+def load_generator(run_id: str, tracking_uri: str | None = None, prefer_ema: bool = True):
+    """The generator of a run (EMA weights when kept and ``prefer_ema``), in eval mode on the CPU.
+
+    Returns ``(G, TrainConfig)``; ``MitoError`` when the run or its weights are missing.
+    """
+    c = tracking.client(tracking_uri)
+    tracking.get_run(c, run_id)
+    with tempfile.TemporaryDirectory() as tmp:
+        cfg_path = tracking.download(c, run_id, "config.json", Path(tmp))
+        w_path = tracking.download(c, run_id, f"{CKPT_DIR}/generator.pt", Path(tmp))
+        if cfg_path is None or w_path is None:
+            raise MitoError(f"run {run_id}", "has no config.json / checkpoints/generator.pt "
+                            "(not a mitogan training run, or it stopped before its first checkpoint)")
+        cfg = TrainConfig(**json.loads(cfg_path.read_text()))
+        weights = torch.load(w_path, map_location="cpu", weights_only=True)
+    G = Generator(cfg.size, cfg.latent_dim, cfg.width)
+    G.load_state_dict(weights["EMA"] if prefer_ema and weights["EMA"] is not None else weights["G"])
+    return G.eval(), cfg
+
+
+class _StopFlag:
+    """SIGINT / SIGTERM set a flag checked between steps; a second signal interrupts at once."""
+
+    def __init__(self):
+        self.hit, self._old = None, {}
+
+    def __enter__(self):
+        if threading.current_thread() is threading.main_thread():
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                self._old[sig] = signal.signal(sig, self._handle)
+        return self
+
+    def _handle(self, signum, frame):
+        if self.hit is not None:
+            raise KeyboardInterrupt
+        self.hit = signal.Signals(signum).name
+
+    def __exit__(self, *exc):
+        for sig, old in self._old.items():
+            signal.signal(sig, old)
+
+
+
+class _Run:
+    """The MLflow side of one training session: params, metrics, grids, checkpoints, status."""
+
+    def __init__(self, c, run_id: str, cfg: TrainConfig, z_fixed: torch.Tensor):
+        self.c, self.run_id, self.cfg, self.z_fixed = c, run_id, cfg, z_fixed
+        self.metrics = tracking.MetricBuffer(c, run_id, cfg.log_batch)
+        self.tmp = tempfile.TemporaryDirectory(prefix="mitogan-train-")
+        self.step = 0  # last completed step, kept current by the loop
+
+    def grid(self, trainer: GANTrainer, step: int) -> None:
+        imgs = generate(trainer.sampler, self.z_fixed)  # (n_grid, 1, S, S) in [0, 1]
+        self.c.log_image(self.run_id, tracking.image_grid(imgs), key="samples", step=step)
+
+    def checkpoint(self, trainer: GANTrainer, batches: Batches, step: int, sat_since) -> None:
+        d = Path(self.tmp.name)
+        torch.save({"step": step, "trainer": trainer.state_dict(), "batches": batches.state_dict(),
+                    "sat_since": sat_since}, d / "last.pt")
+        torch.save({"step": step, "G": trainer.G.state_dict(),
+                    "EMA": trainer.ema.state_dict() if trainer.ema is not None else None},
+                   d / "generator.pt")
+        for name in ("last.pt", "generator.pt"):
+            tracking.save_artifact(self.c, self.run_id, d / name, CKPT_DIR)
+        self.c.set_tag(self.run_id, "mitogan.checkpoint_step", str(step))
+
+    def end(self, status: str, reason: str | None = None) -> None:
+        self.metrics.flush()
+        if reason:
+            self.c.set_tag(self.run_id, "failure_reason", reason)
+        fig = tracking.loss_curve_figure(self.c, self.run_id, Path(self.tmp.name) / "loss_curves.png")
+        self.c.log_artifact(self.run_id, str(fig))
+        self.c.set_terminated(self.run_id, status)
+        self.tmp.cleanup()
+
+
+def _start(c, cfg: TrainConfig, ds_hash: str, parent_run_id, tags, device) -> str:
+    """Create the run and write the resolved config, provenance and data hash into it."""
+    exp_id = tracking.ensure_experiment(cfg.experiment, c.tracking_uri)
+    all_tags = {"mitogan.gan": cfg.gan, "mitogan.dataset": cfg.dataset, **(tags or {})}
+    if parent_run_id:
+        all_tags["mlflow.parentRunId"] = parent_run_id
+    run = c.create_run(exp_id, tags=all_tags, run_name=f"{cfg.gan}-s{cfg.seed}")
+    params = {**cfg.model_dump(), "data_hash": ds_hash, **tracking.provenance()}
+    from mlflow.entities import Param
+    c.log_batch(run.info.run_id, params=[Param(k, json.dumps(v) if isinstance(v, dict) else str(v))
+                                         for k, v in params.items()])
+    c.log_dict(run.info.run_id, cfg.model_dump(), "config.json")
+    c.set_tag(run.info.run_id, "mitogan.device", str(device))
+    return run.info.run_id
+
+
+def _resume(c, run_id: str):
+    """Config and last checkpoint of ``run_id`` (``MitoError`` when it cannot be resumed)."""
+    if tracking.get_run(c, run_id).info.status == "FINISHED":
+        raise MitoError(f"--resume {run_id}", "the run already FINISHED; start a new run instead")
+    with tempfile.TemporaryDirectory(prefix="mitogan-resume-") as tmp:
+        cfg_path = tracking.download(c, run_id, "config.json", Path(tmp))
+        ckpt_path = tracking.download(c, run_id, f"{CKPT_DIR}/last.pt", Path(tmp))
+        if cfg_path is None or ckpt_path is None:
+            raise MitoError(f"--resume {run_id}", "the run has no config.json or no checkpoint to resume from")
+        cfg = TrainConfig(**json.loads(cfg_path.read_text()))
+        return cfg, torch.load(ckpt_path, map_location="cpu", weights_only=False)
+
+
+def train(cfg: TrainConfig, *, workspace=None, tracking_uri: str | None = None,
+          parent_run_id: str | None = None, tags: dict | None = None, on_step=None,
+          resume_run_id: str | None = None, progress: bool = True) -> TrainResult:
+    """Train ``cfg`` (or continue run ``resume_run_id``) and record it as one MLflow run.
+
+    Returns a ``TrainResult``; a diverged run returns status FAILED. Interruption (SIGINT,
+    SIGTERM, ``KeyboardInterrupt`` from ``on_step``) saves a checkpoint, ends the run KILLED
+    and re-raises ``KeyboardInterrupt``; ``optuna.TrialPruned`` from ``on_step`` ends it KILLED
+    (``failure_reason=pruned at step N``) and is re-raised.
+    """
+    from preprocessing.dataset import Dataset
+    from preprocessing.pipeline import prepare_split
+    c = tracking.client(tracking_uri)
+    state = None
+    if resume_run_id:
+        cfg, state = _resume(c, resume_run_id)
+    else:
+        cfg = cfg.resolved()
+    device = resolve_device(cfg.device)
+    ds = Dataset.load(cfg.dataset, workspace)
+    if resume_run_id:
+        run_id = resume_run_id
+        logged = c.get_run(run_id).data.params.get("data_hash")
+        if logged != ds.hash:
+            raise MitoError(cfg.dataset, f"data set changed since run {run_id} (hash {logged} → {ds.hash})")
+        c.update_run(run_id, status="RUNNING")
+        c.set_tag(run_id, "mitogan.resumed_from_step", str(state["step"]))
+    else:
+        run_id = _start(c, cfg, ds.hash, parent_run_id, tags, device)
+    if cfg.threads:
+        torch.set_num_threads(cfg.threads)
+    z_fixed = torch.randn(cfg.n_grid, cfg.latent_dim, generator=torch.Generator().manual_seed(cfg.seed + 1))
+    run = _Run(c, run_id, cfg, z_fixed)
+    run.step = state["step"] if state else 0
+    try:
+        with _StopFlag() as stop:
+            train_set, held = prepare_split(ds, cfg.pipeline, cfg.size, workspace,
+                                            heldout_fraction=cfg.heldout_fraction, seed=cfg.seed,
+                                            progress=progress)
+            if not resume_run_id:
+                c.log_batch(run_id, params=[_param("n_train", len(train_set.x)),
+                                            _param("n_heldout", len(held.x))])
+            torch.manual_seed(cfg.seed)  # weight initialisation
+            variant = get_variant(cfg.gan, **cfg.gan_options)
+            variant.n_critic = cfg.n_critic
+            G, D = variant.build(cfg.size, cfg.latent_dim, cfg.width)
+            trainer = GANTrainer(variant, G, D, batch=cfg.batch, latent_dim=cfg.latent_dim,
+                                 seed=cfg.seed, lr_g=cfg.lr_g, lr_d=cfg.lr_d, diffaug=cfg.diffaug,
+                                 ema_decay=cfg.ema_decay if cfg.ema else None, device=device,
+                                 channels_last=cfg.channels_last, fused=cfg.fused)
+            x = torch.from_numpy(train_set.x).to(device) * 2 - 1  # (N, 1, S, S) in [-1, 1]
+            if cfg.channels_last:
+                x = x.contiguous(memory_format=torch.channels_last)
+            batches = Batches(x, cfg.batch, cfg.seed)
+            sat_since = None
+            if state:
+                trainer.load_state_dict(state["trainer"])
+                batches.load_state_dict(state["batches"])
+                sat_since = state["sat_since"]
+            _loop(cfg, trainer, batches, run, stop, on_step, sat_since, progress)
+        if cfg.log_model:
+            _log_model(c, run_id, trainer.sampler, cfg)
+        run.end("FINISHED")
+        return TrainResult(run_id, "FINISHED", None, run.step)
+    except Diverged as err:
+        run.grid(trainer, run.step)
+        run.end("FAILED", str(err))
+        return TrainResult(run_id, "FAILED", str(err), run.step)
+    except KeyboardInterrupt as err:
+        run.end("KILLED", f"interrupted at step {run.step}" + (f" ({err})" if str(err) else ""))
+        raise
+    except BaseException as err:
+        if type(err).__name__ == "TrialPruned":
+            run.end("KILLED", f"pruned at step {run.step}")
+        else:
+            run.end("FAILED", f"error at step {run.step}: {type(err).__name__}: {err}"[:4000])
+        raise
+
+
+def _param(key, value):
+    from mlflow.entities import Param
+    return Param(key, str(value))
+
+
+def _loop(cfg, trainer, batches, run, stop, on_step, sat_since, progress) -> None:
+    """Steps ``run.step+1 .. cfg.steps`` with logging, grids, checkpoints and divergence checks."""
+    step = run.step
+    imgs_per_step = cfg.batch * trainer.variant.n_critic
+    bar = tqdm(total=cfg.steps, initial=step, unit="step", desc=f"train {cfg.gan}",
+               disable=not progress, dynamic_ncols=True)
+    t_last, s_last = time.perf_counter(), step
+    try:
+        while step < cfg.steps:
+            if stop.hit:
+                run.checkpoint(trainer, batches, step, sat_since)
+                raise KeyboardInterrupt(stop.hit)
+            trainer.step(batches.next)
+            step += 1
+            run.step = step
+            bar.update(1)
+            if step % cfg.log_every == 0 or step == cfg.steps:
+                now = time.perf_counter()
+                stats = trainer.stats()
+                stats["images_per_s"] = imgs_per_step * (step - s_last) / max(now - t_last, 1e-9)
+                t_last, s_last = now, step
+                run.metrics.add(stats, step)
+                bar.set_postfix(loss_d=f"{stats['loss_d']:.3g}", loss_g=f"{stats['loss_g']:.3g}",
+                                refresh=False)
+                bad = [k for k, v in stats.items() if not math.isfinite(v)]
+                if bad:
+                    raise Diverged(f"non-finite {', '.join(bad)} at step {step}")
+                sat_since = (sat_since if sat_since is not None else step) if trainer.saturated() else None
+                if sat_since is not None and step - sat_since >= cfg.saturation_steps:
+                    raise Diverged(f"discriminator saturated from step {sat_since} to {step} "
+                                   f"(saturation_steps={cfg.saturation_steps})")
+            if step % cfg.sample_every == 0 or step == cfg.steps:
+                run.grid(trainer, step)
+            if step % cfg.ckpt_every == 0 or step == cfg.steps:
+                run.checkpoint(trainer, batches, step, sat_since)
+            if on_step is not None and cfg.eval_every and step % cfg.eval_every == 0:
+                try:
+                    on_step(step, trainer.sampler)
+                except KeyboardInterrupt:
+                    run.checkpoint(trainer, batches, step, sat_since)
+                    raise
+    finally:
+        bar.close()
+
+
+def _log_model(c, run_id: str, G: torch.nn.Module, cfg: TrainConfig) -> None:
+    """Log the generator (CPU, eval mode) as an MLflow PyTorch model named ``generator``."""
+    import copy
+    import mlflow
+    G_cpu = copy.deepcopy(G).cpu().eval()
+    previous, env_before = mlflow.get_tracking_uri(), os.environ.get("MLFLOW_TRACKING_URI")
+    mlflow.set_tracking_uri(c.tracking_uri)
+    log = logging.getLogger("mlflow.pytorch")
+    level = log.level
+    log.setLevel(logging.ERROR)  # the pickle-format notice: our own class, loaded by our own code
+    try:  # explicit requirements: inferring them would import-scan (and may reach the network)
+        info = mlflow.pytorch.log_model(G_cpu, name="generator", run_id=run_id,
+                                        serialization_format="pickle",
+                                        pip_requirements=[f"torch=={torch.__version__.split('+')[0]}"])
+    finally:
+        mlflow.set_tracking_uri(previous)
+        if env_before is None:  # set_tracking_uri exports the variable: undo, or it leaks into later calls
+            os.environ.pop("MLFLOW_TRACKING_URI", None)
+        log.setLevel(level)
+    c.set_tag(run_id, "mitogan.model_uri", info.model_uri)

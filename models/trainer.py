@@ -1,0 +1,148 @@
+"""One GAN training step, independent of logging: networks, optimisers, EMA, augmentation, RNG.
+
+``GANTrainer.step`` runs ``n_critic`` discriminator updates then one generator update; all
+randomness (latents, augmentation, batch order) comes from generators owned here, so the state
+returned by ``state_dict`` resumes a run bit for bit.
+"""
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from models.augment import diff_augment
+from models.base import GANVariant
+from models.ema import EMA
+
+
+class Batches:
+    """Endless shuffled mini-batches of ``x (N, 1, S, S)`` (epoch by epoch, reproducible by seed)."""
+
+    def __init__(self, x: torch.Tensor, batch: int, seed: int):
+        self.x, self.batch = x, batch
+        self.gen = torch.Generator().manual_seed(seed)
+        self.order = torch.empty(0, dtype=torch.long)
+        self.pos = 0
+
+    def next(self) -> torch.Tensor:
+        while len(self.order) - self.pos < self.batch:  # N < batch simply chains epochs
+            self.order = torch.cat([self.order[self.pos:], torch.randperm(len(self.x), generator=self.gen)])
+            self.pos = 0
+        idx = self.order[self.pos:self.pos + self.batch]
+        self.pos += self.batch
+        return self.x[idx.to(self.x.device)]  # (B, 1, S, S)
+
+    def state_dict(self) -> dict:
+        return {"gen": self.gen.get_state(), "order": self.order.clone(), "pos": self.pos}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.gen.set_state(state["gen"])
+        self.order, self.pos = state["order"].clone(), int(state["pos"])
+
+
+def _grad_norm(module: nn.Module) -> float:
+    grads = [p.grad for p in module.parameters() if p.grad is not None]
+    if not grads:
+        return 0.0
+    return float(torch.linalg.vector_norm(torch.stack(torch._foreach_norm(grads))))
+
+
+class GANTrainer:
+    """Holds ``G``, ``D``, their optimisers, an optional EMA of ``G`` and the latent RNG.
+
+    Parameters
+    ----------
+    variant : GANVariant
+        Losses, penalty, ``n_critic``, optimiser defaults.
+    G, D : nn.Module
+        From ``variant.build``; moved to ``device``.
+    diffaug : bool
+        Apply DiffAugment to every batch D sees (real and fake alike, G step included).
+    ema_decay : float or None
+        Keep an EMA of G's weights when set.
+    """
+
+    def __init__(self, variant: GANVariant, G: nn.Module, D: nn.Module, *, batch: int,
+                 latent_dim: int, seed: int, lr_g: float | None = None, lr_d: float | None = None,
+                 diffaug: bool = False, ema_decay: float | None = None, device="cpu",
+                 channels_last: bool = False, fused: bool | None = None):
+        self.variant, self.batch, self.latent_dim = variant, batch, latent_dim
+        self.device = torch.device(device)
+        fmt = torch.channels_last if channels_last else torch.contiguous_format
+        self.G, self.D = G.to(self.device, memory_format=fmt), D.to(self.device, memory_format=fmt)
+        self.opt_g, self.opt_d = variant.optimizers(self.G, self.D, lr_g, lr_d, fused=fused)
+        self.ema = EMA(self.G, ema_decay) if ema_decay else None
+        self.gen = torch.Generator(self.device).manual_seed(seed)
+        self.diffaug = diffaug
+        self.last: dict = {}
+
+    def _aug(self, x: torch.Tensor) -> torch.Tensor:
+        return diff_augment(x, generator=self.gen) if self.diffaug else x
+
+    def _z(self) -> torch.Tensor:
+        return torch.randn(self.batch, self.latent_dim, device=self.device, generator=self.gen)
+
+    def step(self, next_real) -> dict:
+        """One generator step after ``n_critic`` critic steps; returns detached loss tensors.
+
+        ``next_real()`` gives a real batch ``(B, 1, S, S)`` in [-1, 1] on the device. The fake
+        batch of the last critic step is reused for the generator step (as the DCGAN paper's
+        loop does), so each step costs one generator forward pass when ``n_critic`` is 1.
+        """
+        v, G, D = self.variant, self.G, self.D
+        D.requires_grad_(True)
+        for i in range(v.n_critic):
+            real = next_real()
+            last = i == v.n_critic - 1
+            with torch.set_grad_enabled(last):
+                fake = G(self._z())  # (B, 1, S, S)
+            r_in, f_in = self._aug(real), self._aug(fake.detach())
+            d_real, d_fake = D(r_in), D(f_in)  # (B,), (B,)
+            loss_d = v.d_loss(d_real, d_fake)
+            pens = v.penalty(D, r_in, f_in, self.gen)
+            self.opt_d.zero_grad(set_to_none=True)
+            (loss_d + sum(pens.values())).backward()
+            self.opt_d.step()
+            v.after_d_step(D)
+        D.requires_grad_(False)  # the G step needs gradients w.r.t. images only, not D's weights
+        loss_g = v.g_loss(D(self._aug(fake)))
+        self.opt_g.zero_grad(set_to_none=True)
+        loss_g.backward()
+        self.opt_g.step()
+        if self.ema is not None:
+            self.ema.update(G)
+        self.last = {"loss_d": loss_d.detach(), "loss_g": loss_g.detach(), "d_real": d_real.detach(),
+                     "d_fake": d_fake.detach(), **{k: p.detach() for k, p in pens.items()}}
+        return self.last
+
+    def stats(self) -> dict[str, float]:
+        """Scalars of the last step for logging (forces a device sync; call every few steps)."""
+        s = {k: float(t.mean()) for k, t in self.last.items()}
+        w = self.variant.wasserstein(self.last["d_real"], self.last["d_fake"])
+        if w is not None:
+            s["wasserstein"] = w
+        s["grad_norm_d"], s["grad_norm_g"] = _grad_norm(self.D), _grad_norm(self.G)
+        s["lr_d"], s["lr_g"] = self.opt_d.param_groups[0]["lr"], self.opt_g.param_groups[0]["lr"]
+        return s
+
+    def saturated(self) -> bool:
+        return self.variant.saturated(self.last["d_real"], self.last["d_fake"])
+
+    @property
+    def sampler(self) -> nn.Module:
+        """The generator to sample from: the EMA copy when kept, else ``G``."""
+        return self.ema.ema if self.ema is not None else self.G
+
+    def state_dict(self) -> dict:
+        return {"G": self.G.state_dict(), "D": self.D.state_dict(),
+                "EMA": self.ema.state_dict() if self.ema is not None else None,
+                "opt_g": self.opt_g.state_dict(), "opt_d": self.opt_d.state_dict(),
+                "rng": self.gen.get_state()}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.G.load_state_dict(state["G"])
+        self.D.load_state_dict(state["D"])
+        if self.ema is not None:
+            self.ema.load_state_dict(state["EMA"])
+        self.opt_g.load_state_dict(state["opt_g"])
+        self.opt_d.load_state_dict(state["opt_d"])
+        self.gen.set_state(state["rng"])
