@@ -22,7 +22,7 @@ NAME = "inception-v3-compat"
 
 
 def hub_cache_file() -> Path:
-    """Where ``torch.hub.load_state_dict_from_url`` would have stored torch-fidelity's weights."""
+    """Where torch hub's URL loader would have cached torch-fidelity's weights (never fetched here)."""
     return Path(torch.hub.get_dir()) / "checkpoints" / Path(tf_inception.URL_INCEPTION_V3).name
 
 
