@@ -135,6 +135,7 @@ class GANTrainer:
     def state_dict(self) -> dict:
         return {"G": self.G.state_dict(), "D": self.D.state_dict(),
                 "EMA": self.ema.state_dict() if self.ema is not None else None,
+                "EMA_updates": self.ema.updates if self.ema is not None else 0,
                 "opt_g": self.opt_g.state_dict(), "opt_d": self.opt_d.state_dict(),
                 "rng": self.gen.get_state()}
 
@@ -143,6 +144,7 @@ class GANTrainer:
         self.D.load_state_dict(state["D"])
         if self.ema is not None:
             self.ema.load_state_dict(state["EMA"])
+            self.ema.updates = state["EMA_updates"]
         self.opt_g.load_state_dict(state["opt_g"])
         self.opt_d.load_state_dict(state["opt_d"])
         self.gen.set_state(state["rng"])

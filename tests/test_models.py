@@ -133,6 +133,11 @@ def test_ema_update_is_the_documented_average():
     with torch.no_grad():
         for p in model.parameters():
             p.add_(1.0)
+    ema.update(model)  # first update: warm-up decay (1 + 1) / (10 + 1)
+    for e, o, p in zip(ema.ema.parameters(), old, model.parameters()):
+        assert torch.allclose(e, 2 / 11 * o + 9 / 11 * p)
+    ema.updates = 1000  # warmed up: the configured decay
+    old = [p.detach().clone() for p in ema.ema.parameters()]
     ema.update(model)
     for e, o, p in zip(ema.ema.parameters(), old, model.parameters()):
         assert torch.allclose(e, 0.9 * o + 0.1 * p)
