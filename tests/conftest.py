@@ -26,3 +26,22 @@ def shared_data() -> Path:
 
 
 HELA_ROIS = ["80,100,360,320", "420,100,740,320", "780,100,1080,320"]  # panel A, B, C (data README)
+
+
+def cells_dataset(folder: Path, workspace: Path, name: str = "cells", movies: int = 4,
+                  frames: int = 6, size: int = 48):
+    """Import ``movies`` small 16-bit TIFF movies of noisy tubes (``tests.test_ops.movie``) as data
+    set ``name``: the tiny real data set the training, study and report tests share."""
+    import numpy as np
+    import tifffile
+
+    from preprocessing.ingest import import_dataset
+    from tests.test_ops import movie
+
+    paths = []
+    for i in range(movies):
+        path = folder / f"cell{i}.tif"
+        tifffile.imwrite(path, (movie(frames, size, seed=i) * 4000).astype(np.uint16),
+                         photometric="minisblack")
+        paths.append(path)
+    return import_dataset(paths, name, workspace, progress=False)

@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 
 from analysis.export import chunk_seed, export_frames, nn_threshold, read_frame
+import bench.train as train_mod
 from bench.errors import MitoError
-
-train_mod = pytest.importorskip("bench.train", reason="needs H-train's bench.train (sample)")
+from tests.conftest import cells_dataset
 
 
 @pytest.fixture(scope="module")
@@ -116,16 +116,8 @@ def test_memory_flat_between_2000_and_6000_frames():
 
 def test_cli_generate_from_a_trained_run(tmp_path, workspace, capsys):
     """Train a tiny run, then ``mitogan generate --dedupe`` twice: same seed, same files."""
-    import tifffile
     from bench.cli import main
-    from preprocessing.ingest import import_dataset
-    from tests.test_ops import movie
-    paths = []
-    for i in range(4):
-        p = tmp_path / f"m{i}.tif"
-        tifffile.imwrite(p, (movie(6, 48, seed=i) * 4000).astype(np.uint16), photometric="minisblack")
-        paths.append(p)
-    ds = import_dataset(paths, "cells", workspace, progress=False)
+    ds = cells_dataset(tmp_path, workspace)
     uri = f"sqlite:///{tmp_path / 'mlruns' / 'mlflow.db'}"
     cfg = train_mod.TrainConfig(dataset="cells", size=32, steps=4, batch=8, width=8, latent_dim=16,
                                 device="cpu", log_model=False)

@@ -6,22 +6,15 @@ import sys
 
 import numpy as np
 import pytest
-import tifffile
 
 from bench.errors import MitoError
-from preprocessing.ingest import import_dataset
 from preprocessing.pipeline import Pipeline, prepare, prepare_split
-from tests.test_ops import movie
+from tests.conftest import cells_dataset
 
 
 @pytest.fixture
 def dataset(workspace, tmp_path):
-    paths = []
-    for i in range(4):
-        p = tmp_path / f"cell{i}.tif"
-        tifffile.imwrite(p, (movie(5, 48, seed=i) * 4000).astype(np.uint16), photometric="minisblack")
-        paths.append(p)
-    return import_dataset(paths, "cells", workspace, progress=False)
+    return cells_dataset(tmp_path, workspace, frames=5)
 
 
 def test_string_and_yaml_specs_share_one_canonical_key():

@@ -8,10 +8,10 @@ import shutil
 import subprocess
 from pathlib import Path
 
-import numpy as np
 import pytest
-import tifffile
 import yaml
+
+from tests.conftest import cells_dataset
 
 CHROMIUM = Path("/usr/bin/chromium")
 pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="/usr/bin/chromium absent "
@@ -36,19 +36,10 @@ def body_attrs(dom: str) -> dict[str, str]:
 @pytest.fixture(scope="module")
 def study(tmp_path_factory):
     """A 2-cell study (1 pipeline × dcgan/lsgan, 32 px, 12 steps) run by ``mitogan study``."""
-    pytest.importorskip("bench.train", reason="needs H-train's bench.train")
-    pytest.importorskip("bench.study.runner", reason="needs H-study's study runner")
     from bench.cli import main
-    from preprocessing.ingest import import_dataset
-    from tests.test_ops import movie
     tmp = tmp_path_factory.mktemp("study")
     ws = tmp / "ws"
-    paths = []
-    for i in range(4):
-        p = tmp / f"cell{i}.tif"
-        tifffile.imwrite(p, (movie(6, 48, seed=i) * 4000).astype(np.uint16), photometric="minisblack")
-        paths.append(p)
-    import_dataset(paths, "cells", ws, progress=False)
+    cells_dataset(tmp, ws)
     uri = f"sqlite:///{tmp / 'mlruns' / 'mlflow.db'}"
     cfg = {"name": "tiny", "datasets": ["cells"], "pipelines": ["normalize|resize"],
            "gans": ["dcgan", "lsgan"], "budget": {"steps": 12, "size": 32, "batch": 8,

@@ -12,10 +12,8 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
 import optuna
 import pytest
-import tifffile
 import yaml
 from mlflow.tracking import MlflowClient
 
@@ -23,8 +21,7 @@ from bench.errors import MitoError
 from bench.study import grid
 from bench.study.config import cells, load_config
 from bench.study.storage import open_storage
-from preprocessing.ingest import import_dataset
-from tests.test_ops import movie
+from tests.conftest import cells_dataset
 
 REPO = Path(__file__).resolve().parents[1]
 PIPELINES = ["normalize|resize", "normalize|gaussian(sigma_px=1)|resize"]
@@ -43,12 +40,7 @@ def tiny_study(path: Path, name: str, **over) -> Path:
 def study_dir(tmp_path, monkeypatch):
     """A tmp dir holding the workspace (data set ``cells``: 4 movies × 6 frames) and ./mlruns."""
     ws = tmp_path / "ws"
-    paths = []
-    for i in range(4):
-        p = tmp_path / f"cell{i}.tif"
-        tifffile.imwrite(p, (movie(6, 48, seed=i) * 4000).astype(np.uint16), photometric="minisblack")
-        paths.append(p)
-    import_dataset(paths, "cells", ws, progress=False)
+    cells_dataset(tmp_path, ws)
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("MITOGAN_WORKSPACE", str(ws))
     monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)

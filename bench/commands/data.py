@@ -4,8 +4,6 @@ from __future__ import annotations
 from rich.console import Console
 from rich.table import Table
 
-from bench.workspace import workspace_dir
-
 
 def _import(args) -> int:
     from preprocessing.ingest import import_dataset

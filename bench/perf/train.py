@@ -14,7 +14,6 @@ images/s of every registered variant, and the peak RSS of this process (target <
 from __future__ import annotations
 
 import argparse
-import contextlib
 import resource
 import statistics
 import tempfile
