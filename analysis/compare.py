@@ -1,7 +1,9 @@
 """Compare two sets of frames with every metric, each next to its real-vs-real floor.
 
 The floor is the same metric computed between two halves of the REAL set, split by movie (never
-frames of one movie on both sides): what a perfect generator would score at this N. Real-only
+frames of one movie on both sides): what a perfect generator would score at this N. It is the
+mean over up to ``FLOOR_SPLITS`` distinct splits, with their standard deviation (``floor_sd``),
+so a gap to the floor can be read against the floor's own spread. Real-only
 work (real features, real morphology table, the floor) is cached on disk by the real data's
 content hash, the extractor's weights hash and the preprocessing key, so scoring a second
 generator against the same real set only embeds and measures the generated frames.
@@ -21,6 +23,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 import tifffile
+from tqdm.auto import tqdm
 
 from analysis import diversity, morphology
 from analysis.extractors import get_extractor
@@ -30,10 +33,15 @@ from analysis.fidelity import fidelity_from_features, kid_subset_size
 from analysis.judge import movie_blocks
 from bench.errors import MitoError
 
-SUITE_VERSION = "4"  # bump when a metric's definition changes: invalidates cached floors
+SUITE_VERSION = "5"  # bump when a metric's definition changes: invalidates cached floors
 MS_SSIM_PAIRS = 200
 DC_K = 5  # density / coverage neighbourhood (Naeem et al. 2020's default)
 SINGLE_MOVIE_BLOCKS = 4  # one-movie real set: runs of consecutive frames stand in for movies
+# Real-vs-real floor = mean over this many by-movie half splits (10, like Inception Score's
+# splits); their spread is ``floor_sd``. One split's floor moves with which movies land together:
+# FID floor 2.85 ± 1.1 on the 25 simulated movies of ``python -m bench.perf.metrics``.
+FLOOR_SPLITS = 10
+MORPH_MAX_FAKE, MORPH_FAKE_PER_REAL = 1000, 2  # see morph_sample
 METRIC_ORDER = ["fid", "kid_mean", "kid_std", "precision", "recall", "density", "coverage", "ndb",
                 "ndb_js", "vendi_real", "vendi_fake", "ms_ssim_real", "ms_ssim_fake", "morph_fd"]
 
@@ -90,11 +98,13 @@ def load_set(spec: str, *, workspace=None, pipeline: str = "normalize", size: in
     return FrameSet(spec, prep.x, prep.movie_ids.astype(str), prep.key)
 
 
-def halves_by_movie(movie_ids: np.ndarray, seed: int = 0) -> tuple[np.ndarray, str]:
+def halves_by_movie(movie_ids: np.ndarray, seed: int = 0, largest_first: bool = True) -> tuple[np.ndarray, str]:
     """Boolean mask of half A of the frames, and how the split was made.
 
-    Movies (largest first, ties broken by a seeded shuffle) go to the half with fewer frames so
-    far. One movie only: its first and second halves in time (``"time"``), said in the result.
+    Movies go, one by one, to the half with fewer frames so far: largest first with ties broken
+    by a seeded shuffle (the most balanced split), or in a seeded random order
+    (``largest_first=False``: other splits for the floor's spread). One movie only: its first
+    and second halves in time (``"time"``), said in the result.
     """
     movie_ids = np.asarray(movie_ids).astype(str)
     ids, counts = np.unique(movie_ids, return_counts=True)
@@ -103,7 +113,8 @@ def halves_by_movie(movie_ids: np.ndarray, seed: int = 0) -> tuple[np.ndarray, s
         half[: len(movie_ids) // 2] = True
         return half, "time"
     order = np.random.default_rng(seed).permutation(len(ids))
-    order = order[np.argsort(-counts[order], kind="stable")]
+    if largest_first:
+        order = order[np.argsort(-counts[order], kind="stable")]
     in_a, n_a, n_b = set(), 0, 0
     for i in order:
         if n_a <= n_b:
@@ -112,6 +123,25 @@ def halves_by_movie(movie_ids: np.ndarray, seed: int = 0) -> tuple[np.ndarray, s
         else:
             n_b += counts[i]
     return np.isin(movie_ids, list(in_a)), "movie"
+
+
+def floor_halves(movie_ids: np.ndarray, seed: int = 0, splits: int = FLOOR_SPLITS) -> tuple[list, str]:
+    """Up to ``splits`` distinct by-movie half splits (masks of half A) for the floor, and how.
+
+    The first is the balanced split of :func:`halves_by_movie`; the others fill the halves in
+    seeded random movie orders. A split equal to an earlier one or to its mirror image is
+    dropped, so two movies (or one, split in time) give a single split.
+    """
+    first, how = halves_by_movie(movie_ids, seed)
+    halves, seen = [first], {first.tobytes(), (~first).tobytes()}
+    for i in range(1, 4 * splits):  # a few tries each: small movie counts repeat splits
+        if len(halves) == splits or how == "time":
+            break
+        half = halves_by_movie(movie_ids, seed + i, largest_first=False)[0]
+        if half.tobytes() not in seen:
+            halves.append(half)
+            seen.update({half.tobytes(), (~half).tobytes()})
+    return halves, how
 
 
 def ndb_bins(n_small: int) -> int:
@@ -133,6 +163,17 @@ def standardize(feats: np.ndarray, ref: np.ndarray) -> np.ndarray:
     vals, vecs = np.linalg.eigh(lw.covariance_)
     w = vecs @ np.diag(1.0 / np.sqrt(np.clip(vals, 1e-12, None))) @ vecs.T  # C^-1/2, (D, D)
     return (feats - lw.location_) @ w
+
+
+def morph_sample(n_fake: int, n_real: int, seed: int = 0) -> np.ndarray:
+    """Sorted indices of the generated frames whose morphology is measured: all of them up to
+    ``max(MORPH_MAX_FAKE, MORPH_FAKE_PER_REAL * n_real)``, else a seeded random subset of that
+    size. Beyond it the morphology distances' sampling error is set by the real side
+    (``python -m bench.perf.metrics`` prints the spread over subsets); features use every frame."""
+    cap = max(MORPH_MAX_FAKE, MORPH_FAKE_PER_REAL * n_real)
+    if n_fake <= cap:
+        return np.arange(n_fake)
+    return np.sort(np.random.default_rng(seed).choice(n_fake, cap, replace=False))
 
 
 def knn_groups(movie_ids: np.ndarray, blocks: int = SINGLE_MOVIE_BLOCKS) -> np.ndarray:
@@ -199,45 +240,58 @@ def compare_arrays(real: np.ndarray, fake: np.ndarray, *, real_movie_ids=None,
     Returns
     -------
     dict
-        ``n_real``, ``n_fake``, ``extractor``, ``weights_hash``, ``kid_subset_size``,
-        ``floor_split``, ``n_floor`` ([n_a, n_b]), ``metrics`` and ``floor`` (same keys).
+        ``n_real``, ``n_fake``, ``n_fake_morphology`` (see :func:`morph_sample`), ``extractor``,
+        ``weights_hash``, ``kid_subset_size``,
+        ``floor_split``, ``floor_splits`` (how many distinct splits), ``n_floor`` ([n_a, n_b] of
+        the first), ``metrics``, ``floor`` (same keys: mean over the splits) and ``floor_sd``
+        (their standard deviation; None for a single split).
     """
     real, fake = _check(real, "real frames"), _check(fake, "generated frames")
     if real.shape[2:] != fake.shape[2:]:
         raise MitoError("compare", f"real frames are {real.shape[2:]} px, generated {fake.shape[2:]} px")
     ex = get_extractor(extractor) if isinstance(extractor, str) else extractor
     movie_ids = np.arange(len(real)).astype(str) if real_movie_ids is None else np.asarray(real_movie_ids)
-    half, how = halves_by_movie(movie_ids, seed)
-    if half.sum() < 4 or (~half).sum() < 4:
+    halves, how = floor_halves(movie_ids, seed)
+    halves = [h for h in halves if min(h.sum(), (~h).sum()) >= 4]
+    if not halves:
+        half, _ = halves_by_movie(movie_ids, seed)
         raise MitoError("compare", f"real set too small for a floor: halves of {half.sum()} and "
                         f"{(~half).sum()} frames (need >= 4 each)")
+    half = halves[0]
     real_hash, fake_hash = array_hash(real), array_hash(fake)
     feats = lambda x, key, h=None: cached_features(ex, x, workspace=workspace, prep_key=key,  # noqa: E731
                                                    data_hash=h, use_cache=use_cache)
     real_f, fake_f = feats(real, real_key, real_hash), feats(fake, fake_key, fake_hash)
-    morph = lambda x, h: cached_object("morphology", [h, "v" + SUITE_VERSION],  # noqa: E731
-                                       lambda: morphology.morphology_table(x[:, 0]),
-                                       workspace=workspace, use_cache=use_cache)
-    real_m = morph(real, real_hash) if morphology_metrics else None
-    fake_m = morph(fake, fake_hash) if morphology_metrics else None
+    morph = lambda x, key: cached_object("morphology", key + [morphology.MORPHOLOGY_VERSION],  # noqa: E731
+                                         lambda: morphology.morphology_table(x[:, 0]),
+                                         workspace=workspace, use_cache=use_cache)
+    sample = morph_sample(len(fake), len(real), seed)  # (K,) generated frames measured
+    real_m = morph(real, [real_hash]) if morphology_metrics else None
+    fake_m = morph(fake[sample], [fake_hash, str(len(sample)), str(seed)]) if morphology_metrics else None
     if out_tables is not None and morphology_metrics:
         out_tables.update(real=real_m, fake=fake_m)
-    n_bins = ndb_bins(int(min(half.sum(), (~half).sum())))
+    n_bins = ndb_bins(int(min(min(h.sum(), (~h).sum()) for h in halves)))
 
     def floor():
         sub = lambda m: None if real_m is None else real_m[m].reset_index(drop=True)  # noqa: E731
-        return metric_suite(real[half], real[~half], real_f[half], real_f[~half], sub(half), sub(~half),
-                            real_movie_ids=movie_ids[half], n_bins=n_bins, seed=seed)
+        runs = [metric_suite(real[h], real[~h], real_f[h], real_f[~h], sub(h), sub(~h),
+                             real_movie_ids=movie_ids[h], n_bins=n_bins, seed=seed)
+                for h in tqdm(halves, desc="real-vs-real floor", unit="split", leave=False,
+                              disable=len(halves) < 2)]
+        table = {k: np.array([r[k] for r in runs]) for k in runs[0]}  # metric -> (splits,)
+        return {"floor": {k: float(v.mean()) for k, v in table.items()},
+                "floor_sd": {k: float(v.std(ddof=1)) if len(v) > 1 else None for k, v in table.items()}}
 
     floor_key = [real_hash, ex.name, ex.weights_hash, real_key, ",".join(movie_ids), str(seed),
-                 str(morphology_metrics), "v" + SUITE_VERSION]
+                 str(morphology_metrics), str(len(halves)), "v" + SUITE_VERSION]
     floor_vals = cached_object("floors", floor_key, floor, workspace=workspace, use_cache=use_cache)
     metrics = metric_suite(real, fake, real_f, fake_f, real_m, fake_m, real_movie_ids=movie_ids,
                            n_bins=n_bins, seed=seed)
-    return {"n_real": int(len(real)), "n_fake": int(len(fake)), "extractor": ex.name,
+    return {"n_real": int(len(real)), "n_fake": int(len(fake)),
+            "n_fake_morphology": int(len(sample)) if morphology_metrics else 0, "extractor": ex.name,
             "weights_hash": ex.weights_hash, "kid_subset_size": kid_subset_size(len(real), len(fake)),
-            "floor_split": how, "n_floor": [int(half.sum()), int((~half).sum())],
-            "ndb_bins": n_bins, "metrics": metrics, "floor": floor_vals}
+            "floor_split": how, "floor_splits": len(halves), "n_floor": [int(half.sum()), int((~half).sum())],
+            "ndb_bins": n_bins, "metrics": metrics, **floor_vals}
 
 
 def format_table(result: dict, title: str = "") -> str:
@@ -246,7 +300,10 @@ def format_table(result: dict, title: str = "") -> str:
     keys = [k for k in METRIC_ORDER if k in m] + sorted(k for k in m if k not in METRIC_ORDER)
     lines = [f"{title}  N_real={result['n_real']}  N_fake={result['n_fake']}  "
              f"extractor={result['extractor']}  floor: real-vs-real halves by {result['floor_split']} "
-             f"(N={result['n_floor'][0]} vs {result['n_floor'][1]})".strip(),
-             f"{'metric':<24}{'value':>12}{'floor':>12}"]
-    lines += [f"{k:<24}{m[k]:>12.4g}{f.get(k, float('nan')):>12.4g}" for k in keys]
+             f"(N={result['n_floor'][0]} vs {result['n_floor'][1]}, mean ± sd of "
+             f"{result.get('floor_splits', 1)} splits)".strip(),
+             f"{'metric':<24}{'value':>12}{'floor':>12}{'± sd':>10}"]
+    sd = result.get("floor_sd") or {}
+    lines += [f"{k:<24}{m[k]:>12.4g}{f.get(k, float('nan')):>12.4g}"
+              f"{'' if sd.get(k) is None else format(sd[k], '.2g'):>10}" for k in keys]
     return "\n".join(lines)

@@ -8,7 +8,7 @@ space, test memorization against held-out movies, log everything to the run.
   the one fixed segmentation and ``mito-ssl`` features. Keys prefixed ``common_``.
 * ``inception_fid``, ``inception_kid_mean``, ... (common space) only when Inception weights are
   on this machine (see :mod:`analysis.extractors.inception`).
-* Every metric has its real-vs-real floor: ``floor_<key>``.
+* Every metric has its real-vs-real floor: ``floor_<key>`` (mean over splits), ``floor_sd_<key>``.
 * Memorization, own space (the generator's output lives there): ``copying_z``, ``copying_p``,
   ``copying``, ``authenticity``, ``birthday_support`` against training / held-out movies.
 """
@@ -36,6 +36,7 @@ ARTIFACT_DIR = "evaluation"
 def _flat(result: dict, prefix: str = "") -> dict:
     out = {f"{prefix}{k}": v for k, v in result["metrics"].items()}
     out.update({f"floor_{prefix}{k}": v for k, v in result["floor"].items()})
+    out.update({f"floor_sd_{prefix}{k}": v for k, v in result["floor_sd"].items() if v is not None})
     out[f"{prefix}n_real"], out[f"{prefix}n_fake"] = result["n_real"], result["n_fake"]
     return out
 

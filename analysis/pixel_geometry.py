@@ -25,10 +25,11 @@ crosses a >= 2 px background gap). Connectivity is 8 everywhere; lengths and wid
   = 1/4 of the way from the background class mean up to the Otsu threshold, see
   :mod:`analysis.morphology`). Beads are the tops of linked chains of >= ``BEAD_MIN_CHAIN`` (3)
   tops: "periodic" at its simplest (an isolated punctum or a pair of blobs is not a chain);
-  spacing regularity is not tested further. Chosen on simulated movies (16 movies x 8 frames,
-  96 px, 4 classes): frames with ground-truth pearls get 2.25 beads on average, frames without
-  0.20 (correlation with the true count 0.53); a continuous HeLa tubule gets none, and its
-  beaded state once laser-induced pearling starts does.
+  spacing regularity is not tested further. ``python -m bench.bead_rule`` (16 simulated movies x
+  8 frames, 96 px, 4 classes; 11 of the 128 frames hold true pearls): 2.00 beads on average on
+  frames with pearls, 0.32 on frames without, correlation with the true count 0.22 (a weak
+  counter, a clear detector); a continuous HeLa tubule gets none, and its beaded state once
+  laser-induced pearling starts does.
 """
 from __future__ import annotations
 
@@ -48,10 +49,25 @@ EIGHT = np.ones((3, 3), bool)
 _RING = [(-1, -1), (-1, 0), (-1, 1), (0, 1), (1, 1), (1, 0), (1, -1), (0, -1)]
 
 
-def shifted(a: np.ndarray, dy: int, dx: int) -> np.ndarray:
-    """``a[y + dy, x + dx]`` with zeros outside."""
-    p = np.pad(a, 1)
-    return p[1 + dy:1 + dy + a.shape[0], 1 + dx:1 + dx + a.shape[1]]
+def label8(mask: np.ndarray) -> tuple[np.ndarray, int]:
+    """8-connected components of a bool (H, W) mask -> int32 labels (0 = background), count.
+
+    The same labels as ``ndi.label(mask, EIGHT)`` (raster order; cv2's SAUF), ~3x faster.
+    """
+    n, labels = cv2.connectedComponentsWithAlgorithm(np.ascontiguousarray(mask).view(np.uint8), 8,
+                                                     cv2.CV_32S, cv2.CCL_SAUF)
+    return labels, n - 1
+
+
+def dilate(a: np.ndarray, size: int = 3) -> np.ndarray:
+    """Grey (or binary) dilation of ``a`` (H, W) by a ``size`` x ``size`` square, edges replicated.
+
+    cv2's: 25-55x faster than ``scipy.ndimage`` on a mosaic of thousands of frames, same values.
+    """
+    kernel = np.ones((size, size), np.uint8)
+    if a.dtype == bool:
+        return cv2.dilate(a.view(np.uint8), kernel).view(bool)
+    return cv2.dilate(a, kernel, borderType=cv2.BORDER_REPLICATE)
 
 
 def distance_to_background(mask: np.ndarray) -> np.ndarray:
@@ -61,32 +77,39 @@ def distance_to_background(mask: np.ndarray) -> np.ndarray:
     return cv2.distanceTransform(mask.astype(np.uint8), cv2.DIST_L2, cv2.DIST_MASK_PRECISE).astype(np.float64)
 
 
+def coords(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(ys, xs) of the True pixels of a 2-D mask, like ``np.nonzero`` (2x faster on a mosaic)."""
+    return np.divmod(np.flatnonzero(mask), mask.shape[1])
+
+
 def _ring_values(a: np.ndarray, ys: np.ndarray, xs: np.ndarray) -> np.ndarray:
-    """Values of ``a`` (H, W) on the 8-neighbour ring of pixels (ys, xs) -> (8, P), zero outside."""
-    p = np.pad(a, 1)
-    return np.stack([p[ys + 1 + dy, xs + 1 + dx] for dy, dx in _RING])
+    """Values of ``a`` (H, W) on the 8-neighbour ring of pixels (ys, xs) -> (8, P).
+
+    The pixels must not lie on the array's outer edge (``skeleton_graph`` checks its mask has a
+    background frame): indexing in place instead of padding a copy of a large mosaic."""
+    return np.stack([a[ys + dy, xs + dx] for dy, dx in _RING])
 
 
 def _graph(skel: np.ndarray) -> dict:
     """Tips and junction clusters of a skeleton (H, W) bool."""
-    ys, xs = np.nonzero(skel)  # work on skeleton pixels only (a few % of the image)
+    ys, xs = coords(skel)  # work on skeleton pixels only (a few % of the image)
     ring = _ring_values(skel, ys, xs)  # (8, P)
     degree = ring.sum(0)
     crossings = (~np.roll(ring, 1, axis=0) & ring).sum(0)
     tips, cand = np.zeros_like(skel), np.zeros_like(skel)
     tips[ys, xs] = (crossings == 1) & (degree <= 2)
     cand[ys, xs] = degree >= 3
-    clusters, n = ndi.label(cand, EIGHT)
-    arms = skel & ~cand & ndi.binary_dilation(cand, EIGHT)
-    arm_labels, _ = ndi.label(arms, EIGHT)
-    ay, ax = np.nonzero(arms)
-    touching = _ring_values(clusters, ay, ax)  # (8, A) cluster labels around each arm pixel
-    pairs = np.stack([touching.ravel(), np.broadcast_to(arm_labels[ay, ax], touching.shape).ravel()])
-    pairs = np.unique(pairs[:, pairs[0] > 0], axis=1)  # distinct (cluster, arm) contacts
-    junction = np.bincount(pairs[0], minlength=n + 1) >= 3
+    clusters, n = label8(cand)
+    arms = skel & ~cand & dilate(cand)
+    arm_labels, _ = label8(arms)
+    ay, ax = coords(arms)
+    touching = _ring_values(clusters, ay, ax).astype(np.int64)  # (8, A) cluster labels around arm pixels
+    arm = np.broadcast_to(arm_labels[ay, ax], touching.shape)
+    contact = np.unique((touching * (arm_labels.max() + 1) + arm)[touching > 0])  # distinct (cluster, arm)
+    junction = np.bincount(contact // (arm_labels.max() + 1), minlength=n + 1) >= 3
     junction[0] = False
     return dict(skeleton=skel, tips=tips, branch_points=junction[clusters],
-                clusters=np.where(junction[clusters], clusters, 0))
+                clusters=np.where(junction[clusters], clusters, 0), junction_ids=np.flatnonzero(junction))
 
 
 def skeleton_graph(mask: np.ndarray, edt: np.ndarray) -> dict:
@@ -94,13 +117,15 @@ def skeleton_graph(mask: np.ndarray, edt: np.ndarray) -> dict:
 
     ``edt``: the mask's distance transform. Spurs (terminal branches no longer than the local
     radius at their junction + 1 px) are pruned once, then tips and junctions are recomputed.
-    Returns bool (H, W) ``skeleton``, ``tips``, ``branch_points`` and int ``clusters`` (junction
-    labels, 0 elsewhere).
+    Returns bool (H, W) ``skeleton``, ``tips``, ``branch_points``, int ``clusters`` (junction
+    labels, 0 elsewhere) and ``junction_ids`` (the labels used in ``clusters``).
     """
+    if mask[[0, -1]].any() or mask[:, [0, -1]].any():
+        raise ValueError("skeleton_graph: the mask needs a 1 px background frame (pad it)")
     g = _graph(skeletonize(mask))
-    branches, n = ndi.label(g["skeleton"] & ~g["branch_points"], EIGHT)
+    branches, n = label8(g["skeleton"] & ~g["branch_points"])
     # radius of an adjacent junction, on branch pixels next to one (few pixels: maximum.at is cheap)
-    near = ndi.grey_dilation(np.where(g["branch_points"], edt, 0), footprint=EIGHT)
+    near = dilate(np.where(g["branch_points"], edt, 0))
     at = (branches > 0) & (near > 0)
     reach = np.zeros(n + 1)
     np.maximum.at(reach, branches[at], near[at])
@@ -111,18 +136,19 @@ def skeleton_graph(mask: np.ndarray, edt: np.ndarray) -> dict:
     return _graph(g["skeleton"] & ~spur[branches]) if spur.any() else g
 
 
-def bead_peaks(smooth: np.ndarray, floor: np.ndarray, mask: np.ndarray, edt: np.ndarray,
+def bead_peaks(smooth: np.ndarray, floor_rows: np.ndarray, mask: np.ndarray, edt: np.ndarray,
                branch_points: np.ndarray) -> np.ndarray:
     """Bead centres by the rule in the module docstring -> int (H, W) labels, one pixel each.
 
-    ``smooth``: blurred intensities; ``floor``: the neck floor per pixel (of its frame); ``mask``
+    ``smooth``: blurred intensities; ``floor_rows``: (H,) the neck floor of each row's frame
+    (frames of a mosaic are stacked vertically); ``mask``
     the foreground, ``edt`` its distance transform, ``branch_points`` the junction pixels.
     """
-    top = mask & (smooth >= ndi.maximum_filter(smooth, size=5)) & (edt > 0)
-    tops, n = ndi.label(top, EIGHT)  # a flat top counts once
+    top = mask & (smooth >= dilate(smooth, 5)) & (edt > 0)
+    tops, n = label8(top)  # a flat top counts once
     if n < 2:
         return np.zeros(mask.shape, np.int64)
-    ty, tx = np.nonzero(tops)
+    ty, tx = coords(tops)
     first = np.unique(tops[ty, tx], return_index=True)[1]
     pos = np.stack([ty[first], tx[first]], 1)  # (n, 2) y, x of one pixel per top
     peak, radius = smooth[pos[:, 0], pos[:, 1]], np.maximum(edt[pos[:, 0], pos[:, 1]], 1.0)
@@ -135,12 +161,15 @@ def bead_peaks(smooth: np.ndarray, floor: np.ndarray, mask: np.ndarray, edt: np.
     dist = np.hypot(*(pos[i] - pos[j]).T)
     near = dist <= BEAD_SPACING * (radius[i] + radius[j])
     i, j, dist = i[near], j[near], dist[near]
-    # minimum intensity on the straight segment between the two tops (2 samples per px)
-    t = np.linspace(0, 1, int(2 * BEAD_SPACING * 2 * radius.max()) + 3)[1:-1]  # (S,)
-    ys = pos[i, 0, None] + t * (pos[j, 0] - pos[i, 0])[:, None]  # (P, S)
-    xs = pos[i, 1, None] + t * (pos[j, 1] - pos[i, 1])[:, None]
+    # minimum intensity on the straight segment between the two tops: int(2 dist) + 1 evenly
+    # spaced inner samples (~2 per px), set by the pair alone (not by other frames of a batch)
+    steps = (2 * dist).astype(np.int64) + 1  # (P,)
+    k = np.arange(1, steps.max(initial=1) + 1)  # (S,)
+    t = np.minimum(k / (steps[:, None] + 1.0), steps[:, None] / (steps[:, None] + 1.0))  # (P, S)
+    ys = pos[i, 0, None] + t * (pos[j, 0] - pos[i, 0])[:, None]  # (P, S); repeats past a pair's
+    xs = pos[i, 1, None] + t * (pos[j, 1] - pos[i, 1])[:, None]  # own samples leave min unchanged
     neck = ndi.map_coordinates(smooth, [ys.ravel(), xs.ravel()], order=1).reshape(ys.shape).min(1)
-    linked = (neck >= np.maximum(floor[tuple(pos[i].T)], floor[tuple(pos[j].T)])) & (
+    linked = (neck >= np.maximum(floor_rows[pos[i, 0]], floor_rows[pos[j, 0]])) & (
         neck <= (1 - BEAD_DIP) * np.minimum(peak[i], peak[j]))
     graph = coo_matrix((np.ones(linked.sum()), (i[linked], j[linked])), shape=(n, n))
     chain = connected_components(graph, directed=False)[1]  # (n,) chain id of each top
@@ -151,15 +180,17 @@ def bead_peaks(smooth: np.ndarray, floor: np.ndarray, mask: np.ndarray, edt: np.
 
 
 def branch_lengths(segments: np.ndarray, n: int) -> np.ndarray:
-    """Length (px) of each labelled branch: 1 per 4-step, sqrt(2) per true diagonal step."""
-    on = segments > 0
+    """Length (px) of each labelled branch: 1 per 4-step, sqrt(2) per true diagonal step.
+
+    ``segments`` (H, W) labels 1..n with a background frame (no label on the outer edge)."""
+    ys, xs = coords(segments)  # branch pixels only
+    lab = segments[ys, xs]
     length = np.zeros(n + 1)
     for dy, dx in ((0, 1), (1, 0), (1, 1), (1, -1)):
-        nb = shifted(segments, dy, dx)
-        link = on & (nb == segments)
+        link = segments[ys + dy, xs + dx] == lab
         if dy and dx:  # a diagonal step already bridged by a 4-neighbour is not counted twice
-            link &= ~(shifted(on, dy, 0) | shifted(on, 0, dx))
-        length += np.bincount(segments[link], minlength=n + 1) * (np.sqrt(2) if dy and dx else 1.0)
+            link &= (segments[ys + dy, xs] == 0) & (segments[ys, xs + dx] == 0)
+        length += np.bincount(lab[link], minlength=n + 1) * (np.sqrt(2) if dy and dx else 1.0)
     return length[1:]
 
 
@@ -171,13 +202,14 @@ def shape_stats(objects: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray, np
     ``area / convex hull area`` (1 for a line). Aspect ratio is ``major / max(minor, 1)`` with
     the axes ``4 sqrt(eigenvalue)`` of the pixel coordinates' covariance (skimage convention).
     """
-    ys, xs = np.nonzero(objects)
+    ys, xs = coords(objects)
     lab = objects[ys, xs]
     count = np.bincount(lab, minlength=n + 1)[1:]
     def mean(v):
         return np.bincount(lab, weights=v, minlength=n + 1)[1:] / count
     my, mx = mean(ys), mean(xs)
-    vyy, vxx, vxy = mean(ys * ys) - my ** 2, mean(xs * xs) - mx ** 2, mean(ys * xs) - my * mx
+    dy, dx = ys - my[lab - 1], xs - mx[lab - 1]  # centred: rows of a tall mosaic are large numbers
+    vyy, vxx, vxy = mean(dy * dy), mean(dx * dx), mean(dy * dx)
     root = np.sqrt(((vyy - vxx) / 2) ** 2 + vxy ** 2)
     major = 4 * np.sqrt(np.maximum((vyy + vxx) / 2 + root, 0))
     minor = 4 * np.sqrt(np.maximum((vyy + vxx) / 2 - root, 0))

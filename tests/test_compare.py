@@ -6,8 +6,10 @@ import json
 import cv2
 import numpy as np
 import pytest
+import torch
 
-from analysis.compare import compare_arrays, halves_by_movie, knn_groups, load_set, standardize
+from analysis.compare import (FLOOR_SPLITS, compare_arrays, floor_halves, halves_by_movie, knn_groups, load_set,
+                              metric_suite, morph_sample, ndb_bins, standardize)
 from analysis.extractors import get_extractor
 from analysis.fidelity import fidelity_from_scratch
 from analysis.validation import add_noise, blur, simulated_frames
@@ -34,17 +36,70 @@ def test_halves_never_split_a_movie():
     assert how1 == "time" and one.sum() == 3 and one[:3].all()
 
 
+def test_floor_halves_are_distinct_by_movie_splits():
+    ids = np.repeat([f"m{i}" for i in range(8)], [10, 4, 6, 6, 2, 8, 5, 7])
+    halves, how = floor_halves(ids, seed=0)
+    assert how == "movie" and len(halves) == FLOOR_SPLITS
+    assert np.array_equal(halves[0], halves_by_movie(ids, 0)[0])  # the balanced split first
+    keys = {h.tobytes() for h in halves} | {(~h).tobytes() for h in halves}
+    assert len(keys) == 2 * len(halves)  # no split repeated, nor its mirror image
+    assert all(not set(ids[h]) & set(ids[~h]) for h in halves)
+    two, _ = floor_halves(np.repeat(["a", "b"], 5))
+    assert len(two) == 1  # two movies: a single split (and its mirror)
+    one, how1 = floor_halves(np.array(["a"] * 9))
+    assert how1 == "time" and len(one) == 1
+
+
+def test_floor_is_the_mean_over_splits_with_its_spread(sim):
+    ws, f = sim
+    ex = get_extractor("mito-ssl")
+    r = compare_arrays(f.x, blur(f.x[::2], 1.0), real_movie_ids=f.movie_ids, extractor=ex,
+                       workspace=ws, morphology_metrics=False)
+    halves, _ = floor_halves(f.movie_ids)
+    assert r["floor_splits"] == len(halves) > 1
+    feats = ex.features(f.x)
+    n_bins = ndb_bins(min(min(h.sum(), (~h).sum()) for h in halves))
+    fids = [metric_suite(f.x[h], f.x[~h], feats[h], feats[~h], None, None, real_movie_ids=f.movie_ids[h],
+                         n_bins=n_bins)["fid"] for h in halves]
+    assert r["floor"]["fid"] == pytest.approx(np.mean(fids), rel=1e-6)
+    assert r["floor_sd"]["fid"] == pytest.approx(np.std(fids, ddof=1), rel=1e-6) and r["floor_sd"]["fid"] > 0
+    assert set(r["floor_sd"]) == set(r["floor"])
+
+
+def test_morphology_of_a_large_generated_set_uses_a_seeded_sample():
+    assert np.array_equal(morph_sample(900, 100), np.arange(900))  # below the cap: every frame
+    big = morph_sample(9000, 100, seed=1)
+    assert len(big) == 1000 and len(np.unique(big)) == 1000 and (np.diff(big) > 0).all()
+    assert np.array_equal(big, morph_sample(9000, 100, seed=1))
+    assert not np.array_equal(big, morph_sample(9000, 100, seed=2))
+    assert len(morph_sample(9000, 800)) == 1600  # twice the real frames when that is more
+
+
 def test_compare_arrays_keys_floor_and_small_n(sim):
     ws, f = sim
     real, fake = f.x, add_noise(f.x[::2], 0.2, seed=0)
     r = compare_arrays(real, fake, real_movie_ids=f.movie_ids, workspace=ws)
     assert r["n_real"] == len(real) and r["n_fake"] == len(fake) and r["extractor"] == "mito-ssl"
+    assert r["n_fake_morphology"] == len(fake)  # a small generated set is measured whole
     assert KEYS <= set(r["metrics"]) and set(r["metrics"]) == set(r["floor"])
     assert any(k.startswith("wd_") for k in r["metrics"])
     assert r["kid_subset_size"] <= min(len(real), len(fake))
     assert r["floor_split"] == "movie" and sum(r["n_floor"]) == len(real)
     assert r["metrics"]["fid"] > r["floor"]["fid"]  # strong noise is worse than fresh real movies
     json.dumps(r)  # serializable as is
+
+
+def test_precision_recall_equal_torch_fidelitys_on_overlapping_sets():
+    from torch_fidelity.metric_prc import calculate_precision_recall_full
+
+    from analysis.fidelity import precision_recall
+
+    gen = torch.Generator().manual_seed(0)
+    real = torch.randn(300, 16, generator=gen)
+    fake = 0.8 * torch.randn(700, 16, generator=gen) + 0.3  # partly overlapping: 0 < p, r < 1
+    ours = precision_recall(fake, real, 3)
+    assert 0.05 < ours[0] < 0.95 and 0.05 < ours[1] < 0.95
+    assert ours == calculate_precision_recall_full(fake, real, neighborhood=3)
 
 
 def test_fid_kid_prc_are_torch_fidelitys(sim):
@@ -121,7 +176,7 @@ def test_cli_compare_sets_folder_of_16bit_images(sim, tmp_path, capsys):
     res = json.loads(out.read_text())
     assert res["n_fake"] == len(loaded.x) and res["n_real"] == len(f.x)
     printed = capsys.readouterr().out
-    assert "floor" in printed and f"N_real={len(f.x)}" in printed
+    assert "floor" in printed and f"N_real={len(f.x)}" in printed and "± sd" in printed
     assert main(["--workspace", str(ws), "compare-sets", "validation-sim-8x12-s0",
                  str(tmp_path / "empty-missing")]) == 2
     assert "no such data set" in capsys.readouterr().err

@@ -39,7 +39,7 @@ def test_count_uint16_determinism_and_resume(G, tmp_path):
     a = export_frames(source_of(G, 7), 50, tmp_path / "a", seed=7, batch=16, progress=False)
     b = export_frames(source_of(G, 7), 50, tmp_path / "b", seed=7, batch=16, progress=False)
     fa, fb = files_of(tmp_path / "a"), files_of(tmp_path / "b")
-    assert a.count == 50 and len(fa) == 50 and fa == fb                       # same seed, same bytes
+    assert a.count == b.count == 50 and len(fa) == 50 and fa == fb            # same seed, same bytes
     man = json.loads((tmp_path / "a" / "manifest.json").read_text())
     assert man["count"] == 50 and man["seed"] == 7 and man["format"] == "png"
     assert man["files"] == sorted(fa)

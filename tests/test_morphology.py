@@ -140,6 +140,32 @@ def test_morphology_table_known_answers_and_frames_do_not_interact():
     pd.testing.assert_frame_equal(table, one_by_one)
 
 
+def test_a_frames_row_does_not_depend_on_its_batch(monkeypatch):
+    """Beaded tubules next to a wide blob: each row must equal the frame measured alone, whatever
+    frames share its mosaic (bead necks were once sampled by the widest bead of the batch)."""
+    import analysis.morphology as morph
+    from analysis.attribution.known_answer import render_tubules
+
+    frames = render_tubules(10, 64, beaded=True, seed=3)[:, 0]  # (10, 64, 64)
+    blob = np.zeros((64, 64), np.float32)
+    blob[disk((32, 32), 20)] = 1
+    frames = np.concatenate([frames[:5], blob[None], frames[5:]])
+    alone = pd.concat([morphology_table(f[None]) for f in frames], ignore_index=True)
+    assert alone["bead_count"].sum() > 20  # the rule has beads to find here
+    pd.testing.assert_frame_equal(morphology_table(frames), alone, rtol=1e-9)
+    monkeypatch.setattr(morph, "CHUNK_FRAMES", 4)  # chunks of 4, measured on threads
+    pd.testing.assert_frame_equal(morphology_table(frames), alone, rtol=1e-9)
+
+
+def test_skeleton_graph_needs_a_background_frame():
+    from analysis.pixel_geometry import distance_to_background, skeleton_graph
+
+    mask = _y_shape(3) > 0
+    mask[0, 10] = True  # touches the edge: neighbours would be read outside the array
+    with pytest.raises(ValueError, match="background frame"):
+        skeleton_graph(mask, distance_to_background(mask))
+
+
 def _random_networks(n: int, seed: int, width_px: int) -> np.ndarray:
     rng = np.random.default_rng(seed)
     frames = [_draw_lines((48, 48), [tuple(rng.integers(4, 44, 4)) for _ in range(3)], width_px)

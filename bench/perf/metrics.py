@@ -6,9 +6,9 @@ Rows (same run, same frames):
   first     ``compare_arrays`` with an empty cache (real features, real morphology table and the
             real-vs-real floor are computed);
   second    ``compare_arrays`` of ANOTHER generated set against the same real set (real side read
-            from the cache: real features, real morphology, floor);
+            from the cache: real features, real morphology, floor; target >= 3x faster);
   repeat    the first call again (same real and generated frames: features and morphology
-            tables of both sides from the cache, metrics recomputed; target >= 3x faster);
+            tables of both sides from the cache, metrics recomputed);
   baseline  FID/KID/precision/recall only, by ``torch_fidelity.calculate_metrics`` from scratch
             (the same extractor, float frames); ``fid/kid/prc`` is the same subset computed by
             ``compare`` on cached features, for a like-for-like ratio.
@@ -63,36 +63,68 @@ def main(argv=None) -> None:
     ap.add_argument("--n-real", type=int, default=600)
     ap.add_argument("--n-fake", type=int, default=5000)
     ap.add_argument("--size", type=int, default=64)
+    ap.add_argument("--rounds", type=int, default=3, help="median over rounds, each with empty caches")
     ap.add_argument("--no-morphology", action="store_true")
     args = ap.parse_args(argv)
-    ex = get_extractor("mito-ssl")
     morph = not args.no_morphology
-    with tempfile.TemporaryDirectory() as tmp:
-        real, ids = real_frames(tmp, args.n_real, args.size)
+    times = {k: [] for k in ("first", "second", "repeat", "base", "ours")}
+    with tempfile.TemporaryDirectory() as data:
+        real, ids = real_frames(data, args.n_real, args.size)
         fake1, fake2 = fake_frames(real, args.n_fake, 1), fake_frames(real, args.n_fake, 2)
-        run = lambda fk: compare_arrays(real, fk, real_movie_ids=ids, extractor=ex, workspace=tmp,  # noqa: E731
-                                        morphology_metrics=morph)
-        t_first, _ = timed(lambda: run(fake1))
-        t_second, r2 = timed(lambda: run(fake2))
-        t_repeat, _ = timed(lambda: run(fake1))
-        t_base, base = timed(lambda: fidelity_from_scratch(real, fake2, ex))
-        t_ours, ours = timed(lambda: fidelity_from_features(
-            cached_features(ex, real, workspace=tmp), cached_features(ex, fake2, workspace=tmp)))
+        for _ in range(args.rounds):
+            with tempfile.TemporaryDirectory() as tmp:  # empty feature / morphology / floor caches
+                ex = get_extractor("mito-ssl")  # a fresh one: its network is built in the first call
+                run = lambda fk: compare_arrays(real, fk, real_movie_ids=ids, extractor=ex,  # noqa: E731
+                                                workspace=tmp, morphology_metrics=morph)
+                results = {}
+                for key, fake in (("first", fake1), ("second", fake2), ("repeat", fake1)):
+                    t, results[key] = timed(lambda: run(fake))
+                    times[key].append(t)
+                r2 = results["second"]
+                t, base = timed(lambda: fidelity_from_scratch(real, fake2, ex))
+                times["base"].append(t)
+                t, ours = timed(lambda: fidelity_from_features(
+                    cached_features(ex, real, workspace=tmp), cached_features(ex, fake2, workspace=tmp)))
+                times["ours"].append(t)
+        spread = morph_cap_spread(real, fake2) if morph and len(fake2) > r2["n_fake_morphology"] else None
+    t_first, t_second, t_repeat, t_base, t_ours = (float(np.median(times[k])) for k in times)
     print(f"metrics on the CPU: N_real={len(real)} N_fake={args.n_fake} size={args.size}px "
-          f"extractor={ex.name} ({ex.weights_hash[:12]}) morphology={'on' if morph else 'off'}")
-    print(f"{'row':<52}{'seconds':>10}")
-    rows = [("first (empty cache, all metrics)", t_first),
-            ("second (same real set, new fake, all metrics)", t_second),
-            ("repeat (same real and fake sets)", t_repeat),
-            ("baseline torch-fidelity from scratch (fid/kid/prc)", t_base),
-            ("ours fid/kid/prc on cached features", t_ours)]
-    for name, t in rows:
-        print(f"{name:<52}{t:>10.2f}")
-    print(f"ratio first/second: {t_first / t_second:.2f}x (real side from the cache)")
-    print(f"ratio first/repeat: {t_first / t_repeat:.2f}x (target >= 3x)")
+          f"extractor={ex.name} ({ex.weights_hash[:12]}) morphology={'on' if morph else 'off'}, "
+          f"median of {args.rounds} rounds")
+    print(f"{'row':<52}{'seconds':>10}   rounds")
+    rows = [("first (empty cache, all metrics)", "first"),
+            ("second (same real set, new fake, all metrics)", "second"),
+            ("repeat (same real and fake sets)", "repeat"),
+            ("baseline torch-fidelity from scratch (fid/kid/prc)", "base"),
+            ("ours fid/kid/prc on cached features", "ours")]
+    for name, key in rows:
+        print(f"{name:<52}{np.median(times[key]):>10.2f}   " + " ".join(f"{t:.2f}" for t in times[key]))
+    print(f"ratio first/second: {t_first / t_second:.2f}x (real side from the cache; target >= 3x)")
+    print(f"ratio first/repeat: {t_first / t_repeat:.2f}x (both sides from the cache)")
     print(f"ratio baseline/ours (fid/kid/prc): {t_base / t_ours:.2f}x")
     print("same numbers: " + ", ".join(f"{k} {ours[k]:.4g} vs {base[k]:.4g}" for k in base))
-    print(f"second-run fid {r2['metrics']['fid']:.4g} (floor {r2['floor']['fid']:.4g})")
+    sd = r2["floor_sd"]
+    print(f"second-run fid {r2['metrics']['fid']:.4g} (floor {r2['floor']['fid']:.4g} ± "
+          f"{sd['fid'] or 0:.2g} over {r2['floor_splits']} splits)")
+    if spread:
+        full, subs = spread
+        print(f"morph_fd on all {args.n_fake} generated frames {full:.4g}; on {r2['n_fake_morphology']} "
+              f"(the cap, 10 random subsets) {subs.mean():.4g} ± {subs.std(ddof=1):.2g}; "
+              f"floor spread ± {sd['morph_fd'] or 0:.2g}")
+
+
+def morph_cap_spread(real: np.ndarray, fake: np.ndarray, draws: int = 10):
+    """``morph_fd`` of the whole generated set, and of ``draws`` random subsets of the capped size
+    (what :func:`analysis.compare.morph_sample` measures): the cap's own sampling error."""
+    from analysis.compare import morph_sample
+    from analysis.morphology import morph_distances, morphology_table
+
+    real_m, fake_m = morphology_table(real[:, 0]), morphology_table(fake[:, 0])
+    k = len(morph_sample(len(fake), len(real)))
+    rng = np.random.default_rng(0)
+    subs = [morph_distances(real_m, fake_m.iloc[rng.choice(len(fake), k, replace=False)])["morph_fd"]
+            for _ in range(draws)]
+    return morph_distances(real_m, fake_m)["morph_fd"], np.array(subs)
 
 
 if __name__ == "__main__":
