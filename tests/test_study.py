@@ -174,7 +174,7 @@ def wait_for_training(study_dir: Path, name: str, timeout: float = 180) -> None:
 
 
 def test_sigint_mid_trial_then_resume(study_dir):
-    budget = {"steps": 400, "size": 32, "batch": 8, "n_eval_samples": 32}  # ~2 s of training per trial: the SIGINT lands mid-trial
+    budget = {"steps": 400, "size": 32, "batch": 8, "n_eval_samples": 32}  # ~2 s training: SIGINT lands mid-trial
     path = tiny_study(study_dir / "s.yaml", "intr", budget=budget)
     proc = mitogan("study", "--config", str(path), cwd=study_dir)
     wait_for_training(study_dir, "intr")
