@@ -13,7 +13,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from bench.errors import MitoError
+from bench.registry import Registry
 
 
 class Judge(abc.ABC):
@@ -32,28 +32,24 @@ class Judge(abc.ABC):
         """``x_*`` (N, 1, H, W) float32 [0, 1]; ``y_train`` (N,) {0, 1} -> (M,) float in [0, 1]."""
 
 
-_JUDGES: dict[str, Callable[[], Judge]] = {}
+_JUDGES: Registry[Callable[[], Judge]] = Registry("judge", "--judge")
 
 
 def register_judge(name: str):
-    """Class decorator adding a :class:`Judge` under ``name``; refuses duplicates."""
+    """Class decorator adding a :class:`Judge` under ``name``; refuses bad or duplicate names."""
     def deco(cls):
-        if not name or name in _JUDGES:
-            raise ValueError(f"judge name {name!r} is empty or already registered")
+        _JUDGES.add(name, cls)
         cls.name = name
-        _JUDGES[name] = cls
         return cls
     return deco
 
 
 def get_judge(name: str) -> Judge:
-    if name not in _JUDGES:
-        raise MitoError("--judge", f"unknown judge {name!r}; known: {', '.join(list_judges())}")
-    return _JUDGES[name]()
+    return _JUDGES.get(name)()
 
 
 def list_judges() -> list[str]:
-    return sorted(_JUDGES)
+    return sorted(_JUDGES.names())
 
 
 def _cnn(size: int, width: int) -> nn.Sequential:

@@ -12,7 +12,6 @@ changes, so cached data sets built with the old code are not reused.
 from __future__ import annotations
 
 import inspect
-import re
 from dataclasses import dataclass, field
 from typing import Callable
 
@@ -20,6 +19,7 @@ import cv2
 import numpy as np
 
 from bench.errors import MitoError
+from bench.registry import Registry
 
 
 @dataclass(frozen=True)
@@ -51,32 +51,26 @@ class Op:
         return self.fn(frames, **self.resolve(params))
 
 
-_OPS: dict[str, Op] = {}
+_OPS: Registry[Op] = Registry("op", "pipeline", r"[a-z][a-z0-9_]*")
 
 
 def register_op(name: str, *, version: int = 1, geometry: bool = False):
     """Register ``fn(frames, *, param=default, ...)`` as op ``name`` (refuses duplicates)."""
     def deco(fn):
-        if not re.fullmatch(r"[a-z][a-z0-9_]*", name):
-            raise ValueError(f"bad op name {name!r}")
-        if name in _OPS:
-            raise ValueError(f"op {name!r} is already registered")
         sig = inspect.signature(fn).parameters.values()
         defaults = {p.name: p.default for p in sig
                     if p.kind is p.KEYWORD_ONLY and p.name != "size"}
-        _OPS[name] = Op(name, fn, version, defaults, geometry)
+        _OPS.add(name, Op(name, fn, version, defaults, geometry))
         return fn
     return deco
 
 
 def get_op(name: str) -> Op:
-    if name not in _OPS:
-        raise MitoError(f"op {name}", f"unknown op (known: {', '.join(sorted(_OPS))})")
-    return _OPS[name]
+    return _OPS.get(name)
 
 
 def list_ops() -> list[str]:
-    return sorted(_OPS)
+    return sorted(_OPS.names())
 
 
 def per_frame(frames: np.ndarray, fn) -> np.ndarray:

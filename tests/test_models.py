@@ -24,7 +24,7 @@ def test_registry_lists_builtins_and_refuses_bad_names():
     with pytest.raises(ValueError, match="already registered"):
         register_variant(type(models.get_variant("dcgan")))
     bad = type("Bad", (models.get_variant("dcgan").__class__,), {"name": "Bad Name"})
-    with pytest.raises(ValueError, match="bad variant name"):
+    with pytest.raises(ValueError, match="bad GAN variant name"):
         register_variant(bad)
     with pytest.raises(TypeError):
         register_variant(nn.Module)

@@ -17,6 +17,7 @@ from captum.attr import (IntegratedGradients, LayerAttribution, LayerGradCam, No
 from torch import nn
 
 from bench.errors import MitoError
+from bench.registry import Registry
 
 BLUR_SIGMA_FRACTION = 1 / 8  # blurred baseline: sigma = size / 8 keeps intensity, drops geometry
 
@@ -127,29 +128,22 @@ class OcclusionMethod(AttributionMethod):
                                       perturbations_per_eval=self.perturbations_per_eval))
 
 
-_REGISTRY: dict[str, AttributionMethod] = {}
+_METHODS: Registry[AttributionMethod] = Registry("attribution method", "--methods", r"[a-z0-9][a-z0-9_-]*")
 
 
 def register_method(name: str, method: AttributionMethod) -> None:
-    """Add an attribution method; refuses empty or duplicate names."""
-    if not name or not name.replace("-", "").replace("_", "").isalnum():
-        raise ValueError(f"bad attribution method name {name!r}")
-    if name in _REGISTRY:
-        raise ValueError(f"attribution method {name!r} already registered")
+    """Add an attribution method; refuses bad or duplicate names."""
+    _METHODS.add(name, method)
     method.name = name
-    _REGISTRY[name] = method
 
 
 def get_method(name: str) -> AttributionMethod:
     """The registered method ``name``; a MitoError listing the choices otherwise."""
-    if name not in _REGISTRY:
-        raise MitoError("--methods", f"unknown attribution method {name!r} "
-                                     f"(choose from {', '.join(list_methods())})")
-    return _REGISTRY[name]
+    return _METHODS.get(name)
 
 
 def list_methods() -> list[str]:
-    return list(_REGISTRY)
+    return _METHODS.names()  # registration order: the order of tables and figures
 
 
 register_method("ig", IntegratedGradientsMethod("blur"))

@@ -17,21 +17,18 @@ from analysis.extractors.base import Extractor, FramesDataset
 from analysis.extractors.inception import InceptionExtractor, absent_notice, find_inception_weights
 from analysis.extractors.mito_ssl import FidelityMitoSSL, MitoSSLExtractor
 from bench.errors import MitoError
+from bench.registry import Registry
 
-_REGISTRY: dict[str, Callable[..., Extractor]] = {}
+_EXTRACTORS: Registry[Callable[..., Extractor]] = Registry("extractor", "--extractor", r"[a-z0-9][a-z0-9_.-]*")
 
 
 def register_extractor(name: str, factory: Callable[..., Extractor], fidelity_cls=None) -> None:
     """Add an extractor under ``name``; also register ``fidelity_cls`` in torch-fidelity.
 
-    Refuses names that are not plain non-empty strings (whitespace or path separators) and names
-    already taken here or in torch-fidelity (unless ``fidelity_cls`` is None, meaning torch-fidelity
-    already knows the name).
+    Refuses bad names (lower-case letters, digits, ``_.-``) and names already taken here or in
+    torch-fidelity (unless ``fidelity_cls`` is None, meaning torch-fidelity already knows the name).
     """
-    if not isinstance(name, str) or not name or name.strip() != name or any(c in name for c in "/\\ "):
-        raise MitoError("extractor registry", f"bad extractor name {name!r}")
-    if name in _REGISTRY:
-        raise MitoError("extractor registry", f"extractor {name!r} is already registered")
+    _EXTRACTORS.check(name)  # before torch-fidelity hears of it
     if not callable(factory):
         raise MitoError("extractor registry", f"factory for {name!r} is not callable")
     if fidelity_cls is not None:
@@ -40,12 +37,12 @@ def register_extractor(name: str, factory: Callable[..., Extractor], fidelity_cl
         torch_fidelity.register_feature_extractor(name, fidelity_cls)
     elif name not in FEATURE_EXTRACTORS_REGISTRY:
         raise MitoError("extractor registry", f"{name!r} is unknown to torch-fidelity; pass fidelity_cls")
-    _REGISTRY[name] = factory
+    _EXTRACTORS.add(name, factory)
 
 
 def list_extractors() -> list[str]:
     """Every registered name (whether or not its weights are present)."""
-    return sorted(_REGISTRY)
+    return sorted(_EXTRACTORS.names())
 
 
 def get_extractor(name: str = "mito-ssl", **kwargs) -> Extractor:
@@ -53,9 +50,7 @@ def get_extractor(name: str = "mito-ssl", **kwargs) -> Extractor:
 
     ``kwargs`` go to its factory, e.g. ``weights=PATH``.
     """
-    if name not in _REGISTRY:
-        raise MitoError("--extractor", f"unknown extractor {name!r} (known: {', '.join(list_extractors())})")
-    return _REGISTRY[name](**kwargs)
+    return _EXTRACTORS.get(name)(**kwargs)
 
 
 def available_extractors(inception_weights: str | os.PathLike | None = None) -> list[str]:

@@ -15,6 +15,7 @@ from typing import Callable
 import numpy as np
 
 from analysis.report.collect import StudyData
+from bench.registry import Registry
 
 
 class Missing(Exception):
@@ -100,29 +101,31 @@ class ReportContext:
         return self._memo("extractor", make)
 
 
-# (order, name, title, builder); pages show sections by ascending order
-_SECTIONS: list[tuple[int, str, str, Callable[[ReportContext], dict]]] = []
+# name -> (order, title, builder); pages show sections by ascending order
+_SECTIONS: Registry[tuple[int, str, Callable[[ReportContext], dict]]] = Registry(
+    "report section", "section", r"[a-z][a-z0-9_]*")
 
 
 def register_section(name: str, title: str, order: int):
     """Decorator: add a section builder at position ``order``; names must be new identifiers."""
     def deco(fn):
-        if not name.isidentifier() or name in list_sections():
-            raise ValueError(f"bad or duplicate report section name {name!r}")
-        _SECTIONS.append((order, name, title, fn))
-        _SECTIONS.sort(key=lambda s: s[0])
+        _SECTIONS.add(name, (order, title, fn))
         return fn
     return deco
 
 
+def _ordered() -> list[tuple[str, tuple]]:
+    return sorted(_SECTIONS.items(), key=lambda item: item[1][0])
+
+
 def list_sections() -> list[str]:
-    return [s[1] for s in _SECTIONS]
+    return [name for name, _ in _ordered()]
 
 
 def build_sections(ctx: ReportContext) -> list[Section]:
     """Run every registered builder in order; failures become a one-line ``missing`` note."""
     out = []
-    for _, name, title, fn in _SECTIONS:
+    for name, (_, title, fn) in _ordered():
         try:
             out.append(Section(name, title, data=fn(ctx)))
         except Missing as err:

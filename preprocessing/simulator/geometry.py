@@ -13,7 +13,7 @@ from typing import Callable
 
 import numpy as np
 
-from bench.errors import MitoError
+from bench.registry import Registry
 from preprocessing.simulator.params import PEARL_SPACING_FACTOR, SimParams
 
 STEP_UM = 0.05  # centre-line point spacing; finer than any default pixel (0.11 µm)
@@ -95,27 +95,20 @@ def _fill(rng, p: SimParams, fov_um, density: float, make: Callable[[int], list[
 
 
 MorphologyClass = Callable[[np.random.Generator, SimParams, tuple, float], list]
-_CLASSES: dict[str, MorphologyClass] = {}
+_CLASSES: Registry[MorphologyClass] = Registry("morphology class", "--classes", r"[a-z][a-z0-9_]*")
 
 
 def register_class(name: str):
     """Register ``fn(rng, params, fov_um (Y, X), duration_s) -> list[Branch]`` as a morphology class."""
-    def deco(fn):
-        if not name.isidentifier() or name in _CLASSES:
-            raise ValueError(f"morphology class name {name!r} is invalid or already registered")
-        _CLASSES[name] = fn
-        return fn
-    return deco
+    return _CLASSES.decorator(name)
 
 
 def get_class(name: str) -> MorphologyClass:
-    if name not in _CLASSES:
-        raise MitoError("--classes", f"unknown morphology class {name!r} (known: {', '.join(list_classes())})")
-    return _CLASSES[name]
+    return _CLASSES.get(name)
 
 
 def list_classes() -> list[str]:
-    return sorted(_CLASSES)
+    return sorted(_CLASSES.names())
 
 
 @register_class("tubular")
