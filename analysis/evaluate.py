@@ -89,15 +89,13 @@ def evaluate_run(run_id: str, *, workspace, tracking_uri: str | None = None, n_s
     figures (nearest-neighbour grid, morphology histograms) to the run.
     """
     from bench import tracking
-    from bench.train import load_generator, sample
+    from bench.train import load_generator, run_split, sample
     from preprocessing.dataset import Dataset
-    from preprocessing.pipeline import prepare_split
 
     G, cfg = load_generator(run_id, tracking_uri)
     ds = Dataset.load(cfg.dataset, workspace)
-    split = dict(heldout_fraction=cfg.heldout_fraction, seed=cfg.seed)
-    own_tr, own_he = prepare_split(ds, cfg.pipeline, cfg.size, workspace, progress=False, **split)
-    com_tr, _ = prepare_split(ds, COMMON_PIPELINE, cfg.size, workspace, progress=False, **split)
+    own_tr, own_he = run_split(cfg, workspace, dataset=ds, progress=False)
+    com_tr, _ = run_split(cfg, workspace, dataset=ds, pipeline=COMMON_PIPELINE, progress=False)
     m = int(n_samples or len(own_tr.x))
     seed = cfg.seed + 1 if seed is None else seed
     fake = sample(G, m, seed=seed)  # (M, 1, S, S) in [0, 1]

@@ -21,6 +21,7 @@ import numpy as np
 from tqdm import tqdm
 
 from bench.errors import MitoError
+from bench.workspace import atomic_write
 
 FORMATS = ("png", "tiff")
 # (chunk index, count) -> (count, 1, S, S) float32 in [0, 1]
@@ -100,9 +101,7 @@ class ExportResult:
 
 
 def _atomic_json(path: Path, obj: dict) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(obj, indent=1))
-    os.replace(tmp, path)
+    atomic_write(path, lambda tmp: tmp.write_text(json.dumps(obj, indent=1)))
 
 
 def _start(out: Path, identity: dict) -> Path:
@@ -211,11 +210,9 @@ def _run_chunk(source, k, start, count, partial, rec, fmt, features, in_vendi, t
                 keep[i], dropped[0] = False, dropped[0] + 1
     for i in np.flatnonzero(keep):
         write_frame(partial / f"frame_{idx[i]:06d}.{fmt}", x[i, 0], fmt)
-    tmp = rec.with_name(rec.stem + ".tmp.npz")
-    np.savez(tmp, kept_idx=idx[keep], dropped=dropped,
-             kept_feats=feats[keep] if thr is not None else feats[:0],
-             vendi_feats=feats[in_vendi[idx]])   # before dedupe: what G produces
-    os.replace(tmp, rec)
+    atomic_write(rec, lambda tmp: np.savez(tmp, kept_idx=idx[keep], dropped=dropped,
+                                           kept_feats=feats[keep] if thr is not None else feats[:0],
+                                           vendi_feats=feats[in_vendi[idx]]))  # before dedupe: what G produces
 
 
 def _finish(partial: Path, out: Path, ident: dict, files: list[str], dropped: np.ndarray,

@@ -23,7 +23,6 @@ Classifiers are a small registry in :mod:`analysis.judge_models` (re-exported he
 """
 from __future__ import annotations
 
-from typing import Callable
 
 import numpy as np
 from scipy.stats import binomtest
@@ -193,23 +192,6 @@ def run_inputs(run_id: str, *, workspace=None, tracking_uri: str | None = None):
     return G, cfg, ds, prep, np.isin(prep.movie_ids, held)
 
 
-def log_to_run(run_id: str, tracking_uri: str | None, metrics: dict, artifact_path: str,
-               write: Callable) -> None:
-    """Log ``metrics`` to an existing MLflow run and the files ``write(folder: Path)`` puts in a
-    temporary folder as artifacts under ``artifact_path``."""
-    import tempfile
-    from pathlib import Path
-    from bench import tracking
-    client = tracking.client(tracking_uri)
-    tracking.get_run(client, run_id)  # MitoError naming the run when it is missing
-    for key, value in metrics.items():
-        client.log_metric(run_id, key, float(value))
-    with tempfile.TemporaryDirectory() as tmp:
-        write(Path(tmp))
-        for f in sorted(Path(tmp).iterdir()):
-            tracking.save_artifact(client, run_id, f, artifact_path)
-
-
 def which_is_real_figure(real: np.ndarray, fake: np.ndarray, result: dict, path, k: int = 8):
     """Save the "Which image is real?" grid: real frames, then the generated frames the judge
     found most real and most fake, each titled with its out-of-fold P(generated)."""
@@ -274,5 +256,6 @@ def judge_run(run_id: str, *, workspace=None, tracking_uri: str | None = None,
             summary = {k: v for k, v in res.items() if not isinstance(v, np.ndarray)}
             summary["floor"] = {k: v for k, v in floor.items() if not isinstance(v, np.ndarray)}
             (folder / "c2st.json").write_text(json.dumps(summary, indent=1))
+        from bench.tracking import log_to_run
         log_to_run(run_id, tracking_uri, out, "judge", write)
     return out

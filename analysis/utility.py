@@ -208,7 +208,8 @@ def utility_run(run_id: str, *, workspace=None, tracking_uri: str | None = None,
     With ``log``, logs ``metrics`` and ``utility/utility.json`` to the run.
     """
     import json
-    from analysis.judge import log_to_run, run_inputs
+    from analysis.judge import run_inputs
+    from bench.tracking import log_to_run
     from bench.train import sample
     G, _, ds, prep, is_held = run_inputs(run_id, workspace=workspace, tracking_uri=tracking_uri)
     lab = movie_labels(ds, labels)

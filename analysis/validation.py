@@ -192,21 +192,17 @@ def format_checks(name: str, n: int, checks: list[Check]) -> str:
 
 def simulated_frames(workspace, *, quick: bool, seed: int = 0, size: int = 64) -> Frames:
     """Simulator movies of the four classes (made and imported once per workspace)."""
-    from argparse import Namespace
-
     from preprocessing.dataset import Dataset
     from preprocessing.pipeline import prepare
-    from preprocessing.simulator.cli import run as simulate_cli
+    from preprocessing.simulator.cli import simulate_dataset
 
     movies, frames = (8, 12) if quick else (16, 24)
     name = f"validation-sim-{movies}x{frames}-s{seed}"
     try:
         ds = Dataset.load(name, workspace)
     except Exception:  # not made yet (MitoError): simulate and import, exactly as the CLI does
-        simulate_cli(Namespace(workspace=workspace, out=None, name=name, classes=None, param=None,
-                               movies=movies, frames=frames, size=f"{2 * size},{2 * size}", seed=seed,
-                               do_import=True, overwrite=True))
-        ds = Dataset.load(name, workspace)
+        ds = simulate_dataset(workspace, name, movies=movies, frames=frames, size_yx=(2 * size, 2 * size),
+                              seed=seed, overwrite=True)
     prep = prepare(ds, "normalize", size, workspace, progress=False)
     cls = {m["id"]: m["meta"]["class"] for m in ds.movies}
     ids = prep.movie_ids.astype(str)

@@ -207,3 +207,18 @@ def loss_curve_figure(c, run_id: str, path: Path, keys=("loss_d", "loss_g", "was
     fig.savefig(path, dpi=100)
     plt.close(fig)
     return path
+
+
+def log_to_run(run_id: str, tracking_uri: str | None, metrics: dict, artifact_path: str,
+               write) -> None:
+    """Log ``metrics`` to an existing MLflow run and the files ``write(folder: Path)`` puts in a
+    temporary folder as artifacts under ``artifact_path``."""
+    import tempfile
+    c = client(tracking_uri)
+    get_run(c, run_id)  # MitoError naming the run when it is missing
+    for key, value in metrics.items():
+        c.log_metric(run_id, key, float(value))
+    with tempfile.TemporaryDirectory() as tmp:
+        write(Path(tmp))
+        for f in sorted(Path(tmp).iterdir()):
+            save_artifact(c, run_id, f, artifact_path)

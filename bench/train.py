@@ -159,6 +159,18 @@ def load_generator(run_id: str, tracking_uri: str | None = None, prefer_ema: boo
     return G.eval(), cfg
 
 
+def run_split(cfg: TrainConfig, workspace=None, *, pipeline: str | None = None, dataset=None,
+              progress: bool = True):
+    """A run's real frames split by movie exactly as training split them: ``(train, heldout)``
+    :class:`~preprocessing.pipeline.Prepared` sets, through the run's own pipeline (or
+    ``pipeline``, e.g. the common one). ``dataset``: the already loaded ``cfg.dataset``."""
+    from preprocessing.dataset import Dataset
+    from preprocessing.pipeline import prepare_split
+    ds = dataset or Dataset.load(cfg.dataset, workspace)
+    return prepare_split(ds, pipeline or cfg.pipeline, cfg.size, workspace, progress=progress,
+                         heldout_fraction=cfg.heldout_fraction, seed=cfg.seed)
+
+
 class _StopFlag:
     """SIGINT / SIGTERM set a flag checked between steps; a second signal interrupts at once."""
 
@@ -256,7 +268,6 @@ def train(cfg: TrainConfig, *, workspace=None, tracking_uri: str | None = None,
     (``failure_reason=pruned at step N``) and is re-raised.
     """
     from preprocessing.dataset import Dataset
-    from preprocessing.pipeline import prepare_split
     c = tracking.client(tracking_uri)
     state = None
     if resume_run_id:
@@ -281,9 +292,7 @@ def train(cfg: TrainConfig, *, workspace=None, tracking_uri: str | None = None,
     run.step = state["step"] if state else 0
     try:
         with _StopFlag() as stop:
-            train_set, held = prepare_split(ds, cfg.pipeline, cfg.size, workspace,
-                                            heldout_fraction=cfg.heldout_fraction, seed=cfg.seed,
-                                            progress=progress)
+            train_set, held = run_split(cfg, workspace, dataset=ds, progress=progress)
             if not resume_run_id:
                 c.log_batch(run_id, params=[_param("n_train", len(train_set.x)),
                                             _param("n_heldout", len(held.x))])

@@ -1,11 +1,12 @@
 """Contact sheets: a labelled grid of frames as one PNG, for people to look at."""
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import cv2
 import numpy as np
+
+from bench.workspace import atomic_write
 
 LABEL_PX = 150  # width of the label column
 
@@ -45,10 +46,7 @@ def contact_sheet(rows: list[tuple[str, list[np.ndarray]]], path: Path, tile_px:
             x = LABEL_PX + gap + c * (tile_px + gap)
             sheet[y:y + tile_px, x:x + tile_px] = _tile(frame, tile_px)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.stem}-{os.getpid()}.png")
-    cv2.imwrite(str(tmp), sheet)
-    os.replace(tmp, path)
-    return path
+    return atomic_write(path, lambda tmp: cv2.imwrite(str(tmp), sheet))
 
 
 def dataset_sheet(dataset, path: Path, n: int = 8) -> Path:

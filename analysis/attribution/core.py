@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -19,6 +18,7 @@ from analysis.attribution.causal import causal_check
 from analysis.attribution.methods import DEFAULT_METHODS, get_method
 from analysis.attribution.null import SANITY_RHO_MAX, cascading_randomization, randomized, spearman_maps
 from bench.errors import MitoError
+from bench.workspace import atomic_write
 
 MASK_KEYS = ("foreground", "boundary", "skeleton", "branch_points", "tips", "thick", "thin",
              "beads", "background")
@@ -63,11 +63,7 @@ class ExplainResult:
         written = []
 
         def put(name: str, write) -> None:
-            fd, tmp = tempfile.mkstemp(dir=out, suffix=".part")
-            os.close(fd)
-            write(tmp)
-            os.replace(tmp, out / name)
-            written.append(out / name)
+            written.append(atomic_write(out / name, write))
 
         for name in ("table", "summary", "sanity", "causal"):
             df = getattr(self, name)

@@ -43,12 +43,9 @@ def load_discriminator(run_id: str, tracking_uri: str | None = None):
 def heldout_frames(cfg, workspace, n: int, seed: int) -> np.ndarray:
     """Up to ``n`` held-out real frames (split by movie, as in training), processed by the
     run's own pipeline: (n, 1, S, S) float32 in [0, 1]."""
-    from preprocessing.dataset import Dataset
-    from preprocessing.pipeline import prepare_split
+    from bench.train import run_split
 
-    ds = Dataset.load(cfg.dataset, workspace)
-    _, held = prepare_split(ds, cfg.pipeline, cfg.size, workspace,
-                            heldout_fraction=cfg.heldout_fraction, seed=cfg.seed)
+    _, held = run_split(cfg, workspace)
     if len(held.x) < 2:
         raise MitoError(f"dataset {cfg.dataset}", f"the run has {len(held.x)} held-out frame(s); "
                         "attribution needs held-out real frames (heldout_fraction > 0, >= 2 movies)")

@@ -8,14 +8,13 @@ and shape, so any pixel change is a cache miss.
 from __future__ import annotations
 
 import hashlib
-import os
 import pickle
 from pathlib import Path
 
 import numpy as np
 
 from analysis.extractors.base import Extractor
-from bench.workspace import cache_dir, workspace_dir
+from bench.workspace import atomic_write, cache_dir, workspace_dir
 
 
 def array_hash(imgs: np.ndarray) -> str:
@@ -55,9 +54,7 @@ def cached_features(extractor: Extractor, imgs: np.ndarray, *, workspace=None, p
         if feats.shape[0] == len(imgs):
             return feats
     feats = extractor.features(imgs)
-    tmp = path.with_name(f".{key}.{os.getpid()}.tmp.npy")
-    np.save(tmp, feats)
-    os.replace(tmp, path)
+    atomic_write(path, lambda tmp: np.save(tmp, feats))
     return feats
 
 
@@ -74,8 +71,5 @@ def cached_object(kind: str, key_parts: list[str], compute, *, workspace=None, u
         with open(path, "rb") as f:
             return pickle.load(f)
     value = compute()
-    tmp = path.with_name(f".{key}.{os.getpid()}.tmp")
-    with open(tmp, "wb") as f:
-        pickle.dump(value, f)
-    os.replace(tmp, path)
+    atomic_write(path, lambda tmp: tmp.write_bytes(pickle.dumps(value)))
     return value

@@ -18,6 +18,7 @@ from torch_fidelity.feature_extractor_base import FeatureExtractorBase
 from analysis.extractors.base import Extractor, file_sha256
 from analysis.extractors.ssl import SSLEncoder
 from bench.errors import MitoError
+from bench.workspace import atomic_write
 
 WEIGHTS = Path(__file__).resolve().parent / "weights" / "mito_ssl.pt"
 ENV_VAR = "MITOGAN_SSL_WEIGHTS"
@@ -33,15 +34,12 @@ def save_encoder(enc: SSLEncoder, path: Path, info: dict | None = None) -> str:
     """Write encoder weights (atomically) and a JSON sidecar; returns the file's sha256."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
     state = {k: v.detach().cpu().clone() for k, v in enc.state_dict().items()}
-    torch.save({"config": {"size": enc.size, "width": enc.width}, "state_dict": state}, tmp)
-    os.replace(tmp, path)
+    atomic_write(path, lambda tmp: torch.save({"config": {"size": enc.size, "width": enc.width},
+                                              "state_dict": state}, tmp))
     digest = file_sha256(path)
-    side = path.with_suffix(".json")
-    side_tmp = side.with_suffix(".json.tmp")
-    side_tmp.write_text(json.dumps({"sha256": digest, **(info or {})}, indent=2, default=str))
-    os.replace(side_tmp, side)
+    side = json.dumps({"sha256": digest, **(info or {})}, indent=2, default=str)
+    atomic_write(path.with_suffix(".json"), lambda tmp: tmp.write_text(side))
     return digest
 
 

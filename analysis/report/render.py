@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import datetime
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -11,6 +10,7 @@ import jinja2
 from analysis.report import imagery, tables  # noqa: F401 - importing registers the sections
 from analysis.report.collect import StudyData, collect
 from analysis.report.sections import ReportContext, Section, build_sections
+from bench.workspace import atomic_write
 
 HERE = Path(__file__).resolve().parent
 
@@ -26,9 +26,7 @@ class ReportResult:
 
 
 def _atomic_write(path: Path, text: str) -> None:
-    tmp = path.with_name(path.name + ".part")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
+    atomic_write(path, lambda tmp: tmp.write_text(text, encoding="utf-8"))
 
 
 def render_html(study: StudyData, sections: list[Section]) -> str:

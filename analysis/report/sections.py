@@ -82,12 +82,9 @@ class ReportContext:
         def make():
             if self.workspace is None:
                 raise Missing("no workspace given, real frames unavailable")
-            from preprocessing.dataset import Dataset
-            from preprocessing.pipeline import prepare_split
+            from bench.train import run_split
             _, cfg = self.generator(run_id)
-            ds = Dataset.load(cfg.dataset, self.workspace)
-            tr, he = prepare_split(ds, cfg.pipeline, cfg.size, self.workspace,
-                                   heldout_fraction=cfg.heldout_fraction, seed=cfg.seed)
+            tr, he = run_split(cfg, self.workspace)
             return tr.x, he.x
         return self._memo(("real", run_id), make)
 

@@ -4,10 +4,9 @@ from __future__ import annotations
 import sys
 
 import json
-import os
 from pathlib import Path
 
-from bench.workspace import workspace_dir
+from bench.workspace import atomic_write, workspace_dir
 
 
 def _run(args) -> int:
@@ -31,9 +30,7 @@ def _run(args) -> int:
     if args.json:
         out = Path(args.json)
         out.parent.mkdir(parents=True, exist_ok=True)
-        tmp = out.with_name(f".{out.name}.tmp")
-        tmp.write_text(json.dumps(result, indent=2))
-        os.replace(tmp, out)
+        atomic_write(out, lambda tmp: tmp.write_text(json.dumps(result, indent=2)))
         print(f"wrote {out}")
     return 0
 

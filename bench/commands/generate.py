@@ -21,12 +21,10 @@ def _extractor():
 
 def _real_frames(cfg, workspace):
     """The run's own training / held-out frames, (N, 1, S, S) float32 [0, 1], and the data hash."""
+    from bench.train import run_split
     from preprocessing.dataset import Dataset
-    from preprocessing.pipeline import prepare_split
     ds = Dataset.load(cfg.dataset, workspace)
-    train, held = prepare_split(ds, cfg.pipeline, cfg.size, workspace,
-                                heldout_fraction=cfg.heldout_fraction,
-                                seed=cfg.seed)
+    train, held = run_split(cfg, workspace, dataset=ds)
     return train.x, held.x, ds.hash
 
 

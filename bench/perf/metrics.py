@@ -31,16 +31,13 @@ from analysis.validation import add_noise
 
 
 def real_frames(ws, n_real: int, size: int):
-    from argparse import Namespace
-
-    from preprocessing.dataset import Dataset
     from preprocessing.pipeline import prepare
-    from preprocessing.simulator.cli import run as simulate_cli
+    from preprocessing.simulator.cli import simulate_dataset
 
     movies = max(2, int(np.ceil(n_real / 24)))
-    simulate_cli(Namespace(workspace=ws, out=None, name="perf", classes=None, param=None, movies=movies,
-                           frames=24, size=f"{2 * size},{2 * size}", seed=0, do_import=True, overwrite=True))
-    prep = prepare(Dataset.load("perf", ws), "normalize", size, ws, progress=False)
+    ds = simulate_dataset(ws, "perf", movies=movies, frames=24, size_yx=(2 * size, 2 * size), seed=0,
+                          overwrite=True)
+    prep = prepare(ds, "normalize", size, ws, progress=False)
     return prep.x[:n_real], prep.movie_ids[:n_real].astype(str)
 
 

@@ -8,7 +8,6 @@ no model and is exact for a full grid. The method used is written next to the nu
 """
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import matplotlib
@@ -21,6 +20,7 @@ import pandas as pd  # noqa: E402
 
 from bench.study.config import StudyConfig  # noqa: E402
 from bench.study.grid import final_trials, grid_space, search_space  # noqa: E402
+from bench.workspace import atomic_write  # noqa: E402
 
 MIN_TRIALS_FANOVA = 16
 
@@ -132,18 +132,13 @@ def pareto_figure(df: pd.DataFrame, cfg: StudyConfig, path: Path) -> Path:
     n = "" if ok.empty else f"; N real = {ok.n_real.max():.0f}, N generated = {ok.n_fake.max():.0f} per cell"
     ax.set_title(f"study {cfg.name}: {len(ok)} evaluated cells{n}", fontsize=10)
     fig.tight_layout()
-    tmp = path.with_name(f".tmp-{os.getpid()}-{path.name}")
-    fig.savefig(tmp, dpi=110, format=path.suffix.lstrip("."))
+    atomic_write(path, lambda tmp: fig.savefig(tmp, dpi=110, format=path.suffix.lstrip(".")))
     plt.close(fig)
-    os.replace(tmp, path)
     return path
 
 
 def _write(path: Path, text: str) -> Path:
-    tmp = path.with_name(f".tmp-{os.getpid()}-{path.name}")
-    tmp.write_text(text)
-    os.replace(tmp, path)
-    return path
+    return atomic_write(path, lambda tmp: tmp.write_text(text))
 
 
 def _md(df: pd.DataFrame) -> str:

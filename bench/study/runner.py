@@ -71,14 +71,11 @@ def validate(cfg: StudyConfig, workspace: Path) -> None:
 def ensure_datasets(cfg: StudyConfig, workspace: Path) -> None:
     """Create the ``simulate:`` data sets that are not in the workspace yet.
 
-    Goes through ``mitogan data simulate --import`` itself, so the data set (movies, ground
-    truth, per-movie ``meta``) is the one that command makes with the same arguments.
+    Goes through the function behind ``mitogan data simulate --import``, so the data set (movies,
+    ground truth, per-movie ``meta``) is the one that command makes with the same arguments.
     """
-    import argparse
-    import json
-
     from preprocessing.dataset import Dataset
-    from preprocessing.simulator.cli import run as simulate_and_import
+    from preprocessing.simulator.cli import simulate_dataset
     for d in cfg.datasets:
         try:
             Dataset.load(d.name, workspace)
@@ -91,14 +88,10 @@ def ensure_datasets(cfg: StudyConfig, workspace: Path) -> None:
         if unknown:
             raise MitoError(f"datasets.{d.name}.simulate", f"unknown key(s) {sorted(unknown)} "
                             "(known: movies, frames, size_yx, seed, classes, params)")
-        classes = sim.get("classes")
-        args = argparse.Namespace(
-            workspace=workspace, out=None, name=d.name, movies=sim.get("movies", 4),
-            frames=sim.get("frames", 100), size=",".join(map(str, sim.get("size_yx", [256, 256]))),
-            seed=sim.get("seed", 0), do_import=True, overwrite=False,
-            classes=",".join(f"{k}={v}" for k, v in classes.items()) if classes else None,
-            param=[f"{k}={json.dumps(v)}" for k, v in (sim.get("params") or {}).items()])
-        simulate_and_import(args)
+        size = list(sim.get("size_yx", [256, 256]))  # [H, W], or [S] for a square
+        simulate_dataset(workspace, d.name, movies=sim.get("movies", 4), frames=sim.get("frames", 100),
+                         size_yx=(size[0], size[-1]), seed=sim.get("seed", 0),
+                         classes=sim.get("classes"), params=sim.get("params"))
 
 
 def connect(cfg: StudyConfig, target: Target):

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from bench.errors import MitoError
 from bench.workspace import datasets_dir, workspace_dir
-from preprocessing.simulator.core import allocate_classes, simulate
+from preprocessing.simulator.core import allocate_classes, gt_paths, simulate
 from preprocessing.simulator.params import SimParams
 
 
@@ -48,27 +48,40 @@ def parse_params(items: list[str] | None) -> SimParams:
     return SimParams.from_overrides(overrides)
 
 
-def run(args) -> int:
-    ws = workspace_dir(args.workspace)
-    out = Path(args.out) if args.out else ws / "simulated" / args.name
-    classes = parse_classes(args.classes)
-    params = parse_params(args.param)
-    labels = allocate_classes(classes, args.movies, args.seed)
-    if args.do_import and (datasets_dir(ws) / args.name).exists() and not args.overwrite:
-        raise MitoError(datasets_dir(ws) / args.name, "data set already exists (use --overwrite to replace it)")
-    paths = simulate(out, movies=args.movies, frames=args.frames, size_yx=parse_size(args.size),
-                     seed=args.seed, classes=classes, params=params)
+def simulate_dataset(workspace, name: str, *, movies: int, frames: int, size_yx, seed: int,
+                     classes: dict[str, float] | None = None, params: SimParams | dict | None = None,
+                     do_import: bool = True, overwrite: bool = False, out=None, progress: bool = True):
+    """Simulate ``movies`` into ``out`` (default ``<workspace>/simulated/<name>``) and, with
+    ``do_import``, import them as data set ``name`` (movie metadata: class, ground-truth files,
+    seed, pixel size, frame interval). Returns the :class:`~preprocessing.dataset.Dataset`, or
+    the TIFF paths when not imported."""
+    ws = workspace_dir(workspace)
+    out = Path(out) if out else ws / "simulated" / name
+    params = params if isinstance(params, SimParams) else SimParams.from_overrides(params)
+    if do_import and (datasets_dir(ws) / name).exists() and not overwrite:
+        raise MitoError(datasets_dir(ws) / name, "data set already exists (use --overwrite to replace it)")
+    labels = allocate_classes(classes, movies, seed)
+    paths = simulate(out, movies=movies, frames=frames, size_yx=size_yx, seed=seed, classes=classes,
+                     params=params, progress=progress)
     counts = {c: labels.count(c) for c in sorted(set(labels))}
-    print(f"simulated {len(paths)} movies x {args.frames} frames ({counts}) → {out}")
-    if args.do_import:
-        from preprocessing.ingest import import_dataset
-        meta = [dict(simulated=True, **{"class": c}, ground_truth=str(p.with_name(p.stem + ".gt.json")),
-                     ground_truth_arrays=str(p.with_name(p.stem + ".gt.npz")), seed=args.seed,
-                     movie_index=i, pixel_size_um=params.pixel_size_um, frame_interval_s=params.frame_interval_s)
-                for i, (p, c) in enumerate(zip(paths, labels))]
-        ds = import_dataset([str(p) for p in paths], args.name, args.workspace, movie_meta=meta,
-                            overwrite=args.overwrite)
-        print(f"imported {ds.name}: {ds.n_frames} frames in {len(ds.movies)} movies, hash {ds.hash[:12]}")
+    print(f"simulated {len(paths)} movies x {frames} frames ({counts}) → {out}")
+    if not do_import:
+        return paths
+    from preprocessing.ingest import import_dataset
+    meta = [dict(simulated=True, **{"class": c}, ground_truth=str(gt_json), ground_truth_arrays=str(gt_npz),
+                 seed=seed, movie_index=i, pixel_size_um=params.pixel_size_um,
+                 frame_interval_s=params.frame_interval_s)
+            for i, (p, c) in enumerate(zip(paths, labels)) for gt_json, gt_npz in [gt_paths(p)]]
+    ds = import_dataset([str(p) for p in paths], name, ws, movie_meta=meta, overwrite=overwrite)
+    print(f"imported {ds.name}: {ds.n_frames} frames in {len(ds.movies)} movies, hash {ds.hash[:12]}")
+    return ds
+
+
+def run(args) -> int:
+    simulate_dataset(args.workspace, args.name, movies=args.movies, frames=args.frames,
+                     size_yx=parse_size(args.size), seed=args.seed, classes=parse_classes(args.classes),
+                     params=parse_params(args.param), do_import=args.do_import,
+                     overwrite=args.overwrite, out=args.out)
     return 0
 
 

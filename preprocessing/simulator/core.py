@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
 from pathlib import Path
 
 import numpy as np
@@ -11,6 +10,7 @@ import tifffile
 from tqdm import tqdm
 
 from bench.errors import MitoError
+from bench.workspace import atomic_write
 from preprocessing.simulator.dynamics import Movie
 from preprocessing.simulator.geometry import get_class, list_classes
 from preprocessing.simulator.params import PEARL_SPACING_FACTOR, SimParams
@@ -47,16 +47,6 @@ def drift_track(p: SimParams, frames: int, rng: np.random.Generator) -> np.ndarr
     steps = trend + rng.normal(0, p.drift_um_per_s * dt, (frames, 2))
     steps[0] = 0.0
     return np.cumsum(steps, axis=0) / p.pixel_size_um
-
-
-def _atomic(path: Path, write) -> None:
-    """Write via ``write(tmp_path)`` then rename, so a crash never leaves a half-written file."""
-    tmp = path.with_name(f".partial-{path.name}")
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
 
 
 def _savez(path: Path, arrays: dict) -> None:
@@ -122,21 +112,27 @@ def simulate(out_dir, *, movies: int, frames: int, size_yx, seed: int,
     with tqdm(total=movies * frames, desc="simulate", unit="frame", disable=not progress) as bar:
         for i, cls in enumerate(labels):
             stack, arrays, meta = simulate_movie(cls, p, frames, size_yx, seed, i, bar)
-            tif, stem = out / f"movie_{i:03d}.tif", f"movie_{i:03d}"
-            meta["arrays"] = f"{stem}.gt.npz"
-            _atomic(out / f"{stem}.gt.npz", lambda f: _savez(f, arrays))
-            _atomic(out / f"{stem}.gt.json", lambda f: f.write_text(json.dumps(meta, indent=1)))
-            _atomic(tif, lambda f: tifffile.imwrite(
+            tif = out / f"movie_{i:03d}.tif"
+            gt_json, gt_npz = gt_paths(tif)
+            meta["arrays"] = gt_npz.name
+            atomic_write(gt_npz, lambda f: _savez(f, arrays))
+            atomic_write(gt_json, lambda f: f.write_text(json.dumps(meta, indent=1)))
+            atomic_write(tif, lambda f: tifffile.imwrite(
                 f, stack, imagej=True, resolution=(1 / p.pixel_size_um, 1 / p.pixel_size_um),
                 metadata={"axes": "TYX", "unit": "um", "finterval": p.frame_interval_s}))
             paths.append(tif)
     return paths
 
 
+def gt_paths(tif_path) -> tuple[Path, Path]:
+    """The ground-truth files beside ``movie_XXX.tif``: ``movie_XXX.gt.json``, ``movie_XXX.gt.npz``."""
+    tif = Path(tif_path)
+    return tif.with_suffix(".gt.json"), tif.with_suffix(".gt.npz")
+
+
 def load_ground_truth(tif_path) -> tuple[dict[str, np.ndarray], dict]:
     """Ground truth written beside ``movie_XXX.tif``: (arrays dict, json dict)."""
-    tif = Path(tif_path)
-    meta_path = tif.with_name(tif.name.removesuffix(".tif") + ".gt.json")
+    meta_path = gt_paths(tif_path)[0]
     if not meta_path.is_file():
         raise MitoError(meta_path, "no simulator ground truth beside this movie")
     meta = json.loads(meta_path.read_text())
