@@ -28,10 +28,11 @@ from tqdm.auto import tqdm
 from analysis import diversity, morphology
 from analysis.extractors import get_extractor
 from analysis.extractors.base import Extractor
-from analysis.extractors.cache import array_hash, cached_features, cached_object
-from analysis.fidelity import fidelity_from_features, kid_subset_size
+from analysis.extractors.cache import array_hash, cached_features, cached_object, feature_key
+from analysis.fidelity import MIN_FRAMES, fidelity_from_features, kid_subset_size
 from analysis.judge import movie_blocks
 from bench.errors import MitoError
+from preprocessing.readers import IMAGE_EXT
 
 SUITE_VERSION = "5"  # bump when a metric's definition changes: invalidates cached floors
 MS_SSIM_PAIRS = 200
@@ -44,9 +45,6 @@ FLOOR_SPLITS = 10
 MORPH_MAX_FAKE, MORPH_FAKE_PER_REAL = 1000, 2  # see morph_sample
 METRIC_ORDER = ["fid", "kid_mean", "kid_std", "precision", "recall", "density", "coverage", "ndb",
                 "ndb_js", "vendi_real", "vendi_fake", "ms_ssim_real", "ms_ssim_fake", "morph_fd"]
-
-
-IMAGE_EXT = {".png", ".tif", ".tiff", ".jpg", ".jpeg", ".bmp"}
 
 
 @dataclass
@@ -149,6 +147,20 @@ def ndb_bins(n_small: int) -> int:
     return int(np.clip(n_small // 10, 2, 50))
 
 
+def _whitener(ref: np.ndarray):
+    """The whitening of :func:`standardize` fitted on ``ref`` ``(N, D)``, as a function of features.
+
+    Fitted once, it whitens several sets by the same reference (Ledoit-Wolf plus an
+    eigendecomposition per fit).
+    """
+    from sklearn.covariance import LedoitWolf
+
+    lw = LedoitWolf().fit(ref)
+    vals, vecs = np.linalg.eigh(lw.covariance_)
+    w = vecs @ np.diag(1.0 / np.sqrt(np.clip(vals, 1e-12, None))) @ vecs.T  # C^-1/2, (D, D)
+    return lambda feats: (feats - lw.location_) @ w
+
+
 def standardize(feats: np.ndarray, ref: np.ndarray) -> np.ndarray:
     """Features whitened by the reference (real) set: ``(f - mean) @ C^-1/2``, C Ledoit-Wolf.
 
@@ -157,12 +169,7 @@ def standardize(feats: np.ndarray, ref: np.ndarray) -> np.ndarray:
     After whitening by the real covariance (shrunk, as N is small), unrelated real frames are
     near-orthogonal and k distinct frames give Vendi ≈ k.
     """
-    from sklearn.covariance import LedoitWolf
-
-    lw = LedoitWolf().fit(ref)
-    vals, vecs = np.linalg.eigh(lw.covariance_)
-    w = vecs @ np.diag(1.0 / np.sqrt(np.clip(vals, 1e-12, None))) @ vecs.T  # C^-1/2, (D, D)
-    return (feats - lw.location_) @ w
+    return _whitener(ref)(feats)
 
 
 def morph_sample(n_fake: int, n_real: int, seed: int = 0) -> np.ndarray:
@@ -186,16 +193,21 @@ def knn_groups(movie_ids: np.ndarray, blocks: int = SINGLE_MOVIE_BLOCKS) -> np.n
 
 
 def metric_suite(real: np.ndarray, fake: np.ndarray, real_feats: np.ndarray, fake_feats: np.ndarray,
-                 real_morph, fake_morph, *, real_movie_ids: np.ndarray, n_bins: int, seed: int = 0) -> dict:
+                 real_morph, fake_morph, *, real_movie_ids: np.ndarray, n_bins: int, seed: int = 0,
+                 fidelity_only: bool = False) -> dict:
     """Every metric of one (real, fake) pair; frames ``(N, 1, H, W)``, features ``(N, D)``,
-    ``real_movie_ids`` ``(N,)`` (for the density / coverage radii, see :func:`knn_groups`)."""
-    out = fidelity_from_features(real_feats, fake_feats, seed=seed)
+    ``real_movie_ids`` ``(N,)`` (for the density / coverage radii, see :func:`knn_groups`).
+    ``fidelity_only``: just fid / kid / precision / recall (:func:`fidelity_from_features`)."""
+    out = fidelity_from_features(real_feats, fake_feats, seed=seed)  # floats already
+    if fidelity_only:
+        return out
     groups = knn_groups(real_movie_ids)  # (N,)
     k = min(DC_K, len(groups) - int(np.unique(groups, return_counts=True)[1].max()))
     out.update(diversity.density_coverage(real_feats, fake_feats, k=k, real_groups=groups))
     out.update(diversity.ndb(real_feats, fake_feats, n_bins=n_bins, seed=seed))
-    out["vendi_real"] = diversity.vendi(standardize(real_feats, real_feats))
-    out["vendi_fake"] = diversity.vendi(standardize(fake_feats, real_feats))
+    whiten = _whitener(real_feats)
+    out["vendi_real"] = diversity.vendi(whiten(real_feats))
+    out["vendi_fake"] = diversity.vendi(whiten(fake_feats))
     out["ms_ssim_real"] = diversity.ms_ssim_intra(real, MS_SSIM_PAIRS, seed)
     out["ms_ssim_fake"] = diversity.ms_ssim_intra(fake, MS_SSIM_PAIRS, seed)
     if real_morph is not None:
@@ -217,7 +229,8 @@ def _check(x: np.ndarray, where: str) -> np.ndarray:
 def compare_arrays(real: np.ndarray, fake: np.ndarray, *, real_movie_ids=None,
                    extractor: str | Extractor = "mito-ssl", workspace=None, real_key: str = "",
                    fake_key: str = "", seed: int = 0, morphology_metrics: bool = True,
-                   use_cache: bool = True, out_tables: dict | None = None) -> dict:
+                   use_cache: bool = True, fidelity_only: bool = False,
+                   out_tables: dict | None = None) -> dict:
     """Score ``fake`` against ``real`` and give the real-vs-real floor of every metric.
 
     Parameters
@@ -234,6 +247,9 @@ def compare_arrays(real: np.ndarray, fake: np.ndarray, *, real_movie_ids=None,
         Holds the feature / morphology / floor caches.
     real_key, fake_key : str
         Preprocessing keys of the two sets (part of the cache keys).
+    fidelity_only : bool
+        Score (and floor) only fid / kid / precision / recall, skipping the costlier rest of
+        :func:`metric_suite`; morphology tables are still measured when ``morphology_metrics``.
     out_tables : dict, optional
         Filled with the morphology tables (``"real"``, ``"fake"``) when given, for figures.
 
@@ -251,12 +267,12 @@ def compare_arrays(real: np.ndarray, fake: np.ndarray, *, real_movie_ids=None,
         raise MitoError("compare", f"real frames are {real.shape[2:]} px, generated {fake.shape[2:]} px")
     ex = get_extractor(extractor) if isinstance(extractor, str) else extractor
     movie_ids = np.arange(len(real)).astype(str) if real_movie_ids is None else np.asarray(real_movie_ids)
-    halves, how = floor_halves(movie_ids, seed)
-    halves = [h for h in halves if min(h.sum(), (~h).sum()) >= 4]
+    splits, how = floor_halves(movie_ids, seed)
+    halves = [h for h in splits if min(h.sum(), (~h).sum()) >= MIN_FRAMES]
     if not halves:
-        half, _ = halves_by_movie(movie_ids, seed)
+        half = splits[0]  # the balanced split: the best there is
         raise MitoError("compare", f"real set too small for a floor: halves of {half.sum()} and "
-                        f"{(~half).sum()} frames (need >= 4 each)")
+                        f"{(~half).sum()} frames (need >= {MIN_FRAMES} each)")
     half = halves[0]
     real_hash, fake_hash = array_hash(real), array_hash(fake)
     feats = lambda x, key, h=None: cached_features(ex, x, workspace=workspace, prep_key=key,  # noqa: E731
@@ -275,18 +291,19 @@ def compare_arrays(real: np.ndarray, fake: np.ndarray, *, real_movie_ids=None,
     def floor():
         sub = lambda m: None if real_m is None else real_m[m].reset_index(drop=True)  # noqa: E731
         runs = [metric_suite(real[h], real[~h], real_f[h], real_f[~h], sub(h), sub(~h),
-                             real_movie_ids=movie_ids[h], n_bins=n_bins, seed=seed)
+                             real_movie_ids=movie_ids[h], n_bins=n_bins, seed=seed,
+                             fidelity_only=fidelity_only)
                 for h in tqdm(halves, desc="real-vs-real floor", unit="split", leave=False,
                               disable=len(halves) < 2)]
         table = {k: np.array([r[k] for r in runs]) for k in runs[0]}  # metric -> (splits,)
         return {"floor": {k: float(v.mean()) for k, v in table.items()},
                 "floor_sd": {k: float(v.std(ddof=1)) if len(v) > 1 else None for k, v in table.items()}}
 
-    floor_key = [real_hash, ex.name, ex.weights_hash, real_key, ",".join(movie_ids), str(seed),
-                 str(morphology_metrics), str(len(halves)), "v" + SUITE_VERSION]
+    floor_key = [feature_key(ex, real_hash, real_key), ",".join(movie_ids), str(seed),
+                 str(morphology_metrics), str(fidelity_only), str(len(halves)), "v" + SUITE_VERSION]
     floor_vals = cached_object("floors", floor_key, floor, workspace=workspace, use_cache=use_cache)
     metrics = metric_suite(real, fake, real_f, fake_f, real_m, fake_m, real_movie_ids=movie_ids,
-                           n_bins=n_bins, seed=seed)
+                           n_bins=n_bins, seed=seed, fidelity_only=fidelity_only)
     return {"n_real": int(len(real)), "n_fake": int(len(fake)),
             "n_fake_morphology": int(len(sample)) if morphology_metrics else 0, "extractor": ex.name,
             "weights_hash": ex.weights_hash, "kid_subset_size": kid_subset_size(len(real), len(fake)),

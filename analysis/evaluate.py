@@ -110,7 +110,7 @@ def evaluate_run(run_id: str, *, workspace, tracking_uri: str | None = None, n_s
     if "inception-v3-compat" in available_extractors():  # standard FID/KID too, weights being local
         inc = compare_arrays(com_tr.x, fake, real_movie_ids=com_tr.movie_ids, workspace=workspace,
                              extractor=get_extractor("inception-v3-compat"), real_key=com_tr.key,
-                             fake_key=fake_key, morphology_metrics=False)
+                             fake_key=fake_key, morphology_metrics=False, fidelity_only=True)
         for k in ("fid", "kid_mean", "kid_std", "precision", "recall"):
             flat[f"inception_{k}"], flat[f"floor_inception_{k}"] = inc["metrics"][k], inc["floor"][k]
 

@@ -18,7 +18,8 @@ Statistics (all from the pooled out-of-fold predictions, one per frame):
   at 0.5: ``p_perm = (1 + #{perm acc >= acc}) / (1 + n_perm)`` and ``perm_acc`` are reported.
   ``p`` is ``p_binom`` (``p_perm`` cannot go below ``1 / (1 + n_perm)``).
 
-Classifiers are a small registry in :mod:`analysis.judge_models` (re-exported here):
+Classifiers are a small registry in :mod:`analysis.judge_models` (``get_judge`` and
+``list_judges`` re-exported here):
 ``"cnn"`` is the default, ``"logreg-pixels"`` a raw-pixel logistic regression baseline.
 """
 from __future__ import annotations
@@ -27,8 +28,8 @@ from __future__ import annotations
 import numpy as np
 from scipy.stats import binomtest
 
-from analysis.judge_models import (CNNJudge, Judge, PixelLogRegJudge, get_judge,  # noqa: F401
-                                   list_judges, register_judge, torch_threads)
+from analysis.judge_models import Judge, get_judge
+from analysis.judge_models import list_judges  # noqa: F401  (re-exported: callers list judges here)
 from bench.errors import MitoError
 
 

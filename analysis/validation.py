@@ -13,12 +13,12 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 
 from analysis import diversity, memorization, morphology
 from analysis.compare import compare_arrays, halves_by_movie, standardize
 from analysis.extractors.base import Extractor
 from analysis.extractors.cache import cached_features
+from analysis.extractors.ssl import gaussian_blur
 
 BLUR_SIGMAS_PX = (0.5, 1.0, 2.0, 3.0)
 NOISE_STDS = (0.02, 0.05, 0.1, 0.2)
@@ -42,13 +42,8 @@ class Check:
 
 
 def blur(x: np.ndarray, sigma_px: float) -> np.ndarray:
-    """Gaussian blur of ``(N, 1, H, W)`` frames (reflect padding)."""
-    r = max(1, int(np.ceil(3 * sigma_px)))
-    k = torch.exp(-0.5 * (torch.arange(-r, r + 1, dtype=torch.float32) / sigma_px) ** 2)
-    k = k / k.sum()
-    t = F.pad(torch.from_numpy(x), (r, r, r, r), mode="reflect")
-    t = F.conv2d(F.conv2d(t, k.view(1, 1, 1, -1)), k.view(1, 1, -1, 1))
-    return t.numpy()
+    """Gaussian blur of ``(N, 1, H, W)`` frames (reflect padding): :func:`gaussian_blur` on arrays."""
+    return gaussian_blur(torch.from_numpy(x), sigma_px).numpy()
 
 
 def add_noise(x: np.ndarray, std: float, seed: int) -> np.ndarray:

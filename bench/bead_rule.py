@@ -10,25 +10,25 @@ mean detected beads on frames with and without true pearls, and their Pearson co
 from __future__ import annotations
 
 import argparse
-import tempfile
 
 import numpy as np
-import tifffile
+from tqdm import tqdm
 
 from analysis.morphology import morphology_table
 from analysis.pixel_geometry import label8
-from preprocessing.simulator import load_ground_truth, simulate
+from preprocessing.simulator import SimParams, allocate_classes
+from preprocessing.simulator.core import simulate_movie
 
 
 def detected_and_true(movies: int, frames: int, size: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
     """(F,) detected bead counts and (F,) true pearl counts over every simulated frame."""
     detected, true = [], []
-    with tempfile.TemporaryDirectory() as tmp:
-        for tif in simulate(tmp, movies=movies, frames=frames, size_yx=(size, size), seed=seed):
-            stack = tifffile.imread(tif).astype(np.float32)  # (T, Y, X) camera counts
+    with tqdm(total=movies * frames, desc="simulate", unit="frame") as bar:
+        for i, cls in enumerate(allocate_classes(None, movies, seed)):
+            stack, gt, _ = simulate_movie(cls, SimParams(), frames, (size, size), seed, i, bar)
+            stack = stack.astype(np.float32)  # (T, Y, X) camera counts
             lo, hi = np.percentile(stack, [0.1, 99.9])
             detected += morphology_table(np.clip((stack - lo) / (hi - lo), 0, 1))["bead_count"].tolist()
-            gt, _ = load_ground_truth(tif)
             true += [label8(np.pad(b, 1))[1] for b in gt["beads"]]
     return np.array(detected), np.array(true)
 

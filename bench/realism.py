@@ -26,27 +26,25 @@ from __future__ import annotations
 
 import argparse
 import json
-import tempfile
 from pathlib import Path
 
 import numpy as np
 from scipy import ndimage as ndi
 
+from bench.commands.validate import DATA_DIR
 from bench.errors import MitoError
 from preprocessing.simulator.params import SimParams
 
-HELA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "hela-mitotracker-movie"
-HELA_TIF = "Movie28_Actin_inhibitors_gray_TYX.tif"
-PANELS = {"A": ((80, 100, 360, 320), 10 / 52), "B": ((420, 100, 740, 320), 10 / 90),
-          "C": ((780, 100, 1080, 320), 10 / 89)}  # (x0, y0, x1, y1) px, µm/px from the scale bars
+UM_PER_PX = {"A": 10 / 52, "B": 10 / 90, "C": 10 / 89}  # the panels' scale bars
 STATS = ("tubule_width_px", "signal_to_background", "noise_level", "foreground_fraction",
          "branch_points_per_100um2", "tips_per_100um2", "bead_spacing_um")
 
 
 def frame_stats(img: np.ndarray, valid: np.ndarray, black: float, um_per_px: float) -> dict[str, float]:
     """Statistics of one frame (Y, X) float32 in [0, 1]; ``valid`` bool (Y, X) pixels to use."""
-    from analysis.morphology import geometric_masks, segment, skeleton_parts
-    fg = segment(img) & valid
+    from analysis.morphology import geometric_masks, skeleton_parts
+    masks = geometric_masks(img)  # one segmentation for the foreground and the beads
+    fg = masks["foreground"] & valid
     bg = valid & ~ndi.binary_dilation(fg, iterations=3)
     out = dict.fromkeys(STATS, float("nan"))
     out["foreground_fraction"] = float(fg[valid].mean())
@@ -62,7 +60,7 @@ def frame_stats(img: np.ndarray, valid: np.ndarray, black: float, um_per_px: flo
     area = valid.sum() * um_per_px ** 2 / 100.0  # in units of 100 µm²
     out["branch_points_per_100um2"] = ndi.label(parts["branch_points"], np.ones((3, 3)))[1] / area
     out["tips_per_100um2"] = float(parts["tips"].sum()) / area
-    beads, n = ndi.label(geometric_masks(img)["beads"] & valid)
+    beads, n = ndi.label(masks["beads"] & valid)
     if n >= 3:
         c = np.array(ndi.center_of_mass(beads > 0, beads, range(1, n + 1)))  # (n, 2)
         d = np.hypot(*(c[:, None] - c[None]).transpose(2, 0, 1))
@@ -74,12 +72,13 @@ def frame_stats(img: np.ndarray, valid: np.ndarray, black: float, um_per_px: flo
 def real_panels(every: int):
     """[(name, frames (T, Y, X) float32 [0, 1], valid (Y, X) bool, µm/px)] of the HeLa panels."""
     import tifffile
-    path = HELA / HELA_TIF
+    from analysis.validation import HELA_ROIS, HELA_TIF  # lazy: it imports torch
+    path = DATA_DIR / HELA_TIF
     if not path.is_file():
         raise MitoError(path, "real HeLa movie absent (../shared/data is not part of a fresh clone)")
     movie = tifffile.imread(path)[::every]  # (T, Y, X) uint8
     out = []
-    for name, ((x0, y0, x1, y1), um) in PANELS.items():
+    for (name, um), (x0, y0, x1, y1) in zip(UM_PER_PX.items(), HELA_ROIS):
         crop = movie[:, y0:y1, x0:x1].astype(np.float32) / 255.0
         overlay = (crop.std(0) < 3 / 255) & (crop.min(0) > 60 / 255)
         valid = ~ndi.binary_dilation(overlay, iterations=2)
@@ -90,17 +89,17 @@ def real_panels(every: int):
 
 def simulated_movies(frames: int, size: int, seed: int):
     """[(name, frames (T, Y, X) float32 [0, 1], valid, µm/px)]: one default movie per class."""
-    import tifffile
-    from preprocessing.simulator import list_classes, load_ground_truth, simulate
-    out = []
-    with tempfile.TemporaryDirectory() as tmp:
-        for path in simulate(tmp, movies=len(list_classes()), frames=frames, size_yx=(size, size), seed=seed,
-                             classes={c: 1 for c in list_classes()}):
-            meta = load_ground_truth(path)[1]
-            raw = tifffile.imread(path).astype(np.float32)
+    from tqdm import tqdm
+    from preprocessing.simulator import allocate_classes, list_classes
+    from preprocessing.simulator.core import simulate_movie
+    p, out = SimParams(), []
+    labels = allocate_classes({c: 1 for c in list_classes()}, len(list_classes()), seed)
+    with tqdm(total=len(labels) * frames, desc="simulate", unit="frame") as bar:
+        for i, cls in enumerate(labels):
+            raw = simulate_movie(cls, p, frames, (size, size), seed, i, bar)[0].astype(np.float32)
             lo, hi = np.percentile(raw, [0.1, 99.9])  # the import's contrast mapping for 16-bit data
             x = np.clip((raw - lo) / (hi - lo), 0, 1)
-            out.append((f"sim {meta['class']}", x, np.ones((size, size), bool), meta["pixel_size_um"]))
+            out.append((f"sim {cls}", x, np.ones((size, size), bool), p.pixel_size_um))
     return out
 
 

@@ -116,15 +116,14 @@ def resolve_device(name: str) -> torch.device:
         raise MitoError("--device", f"bad device {name!r} ({err})") from None
 
 
-def sample(G: torch.nn.Module, n: int, seed: int, batch: int = 256, device=None) -> np.ndarray:
+def sample(G: torch.nn.Module, n: int, seed: int, batch: int = 256) -> np.ndarray:
     """``n`` images ``(n, 1, S, S)`` float32 in [0, 1] from latents drawn with ``seed``.
 
     Uses its own RNG (the global one is untouched) and restores ``G``'s train/eval mode; the
-    latents are drawn on the CPU, so a seed gives the same images on any device. ``device``
-    moves ``G`` there first; ``None`` runs it where it is (a generator being trained stays put).
+    latents are drawn on the CPU, so a seed gives the same images on any device.
     """
     z = torch.randn(n, G.latent_dim, generator=torch.Generator().manual_seed(int(seed)))  # (n, latent)
-    return generate(G if device is None else G.to(device), z, batch)
+    return generate(G, z, batch)
 
 
 @torch.no_grad()
@@ -146,17 +145,25 @@ def load_generator(run_id: str, tracking_uri: str | None = None, prefer_ema: boo
     """
     c = tracking.client(tracking_uri)
     tracking.get_run(c, run_id)
-    with tempfile.TemporaryDirectory() as tmp:
-        cfg_path = tracking.download(c, run_id, "config.json", Path(tmp))
-        w_path = tracking.download(c, run_id, f"{CKPT_DIR}/generator.pt", Path(tmp))
-        if cfg_path is None or w_path is None:
-            raise MitoError(f"run {run_id}", "has no config.json / checkpoints/generator.pt "
-                            "(not a mitogan training run, or it stopped before its first checkpoint)")
-        cfg = TrainConfig(**json.loads(cfg_path.read_text()))
-        weights = torch.load(w_path, map_location="cpu", weights_only=True)
+    cfg, weights = fetch_checkpoint(
+        c, run_id, "generator.pt", f"run {run_id}", "has no config.json / checkpoints/generator.pt "
+        "(not a mitogan training run, or it stopped before its first checkpoint)", weights_only=True)
     G = Generator(cfg.size, cfg.latent_dim, cfg.width)
     G.load_state_dict(weights["EMA"] if prefer_ema and weights["EMA"] is not None else weights["G"])
     return G.eval(), cfg
+
+
+def fetch_checkpoint(c, run_id: str, ckpt_name: str, where: str, why: str, *,
+                     weights_only: bool):
+    """``(TrainConfig, state)``: a run's ``config.json`` and ``checkpoints/<ckpt_name>`` loaded
+    on the CPU; ``MitoError(where, why)`` when either is missing."""
+    with tempfile.TemporaryDirectory(prefix="mitogan-ckpt-") as tmp:
+        cfg_path = tracking.download(c, run_id, "config.json", Path(tmp))
+        ckpt_path = tracking.download(c, run_id, f"{CKPT_DIR}/{ckpt_name}", Path(tmp))
+        if cfg_path is None or ckpt_path is None:
+            raise MitoError(where, why)
+        cfg = TrainConfig(**json.loads(cfg_path.read_text()))
+        return cfg, torch.load(ckpt_path, map_location="cpu", weights_only=weights_only)
 
 
 def run_split(cfg: TrainConfig, workspace=None, *, pipeline: str | None = None, dataset=None,
@@ -197,9 +204,9 @@ class _StopFlag:
 class _Run:
     """The MLflow side of one training session: params, metrics, grids, checkpoints, status."""
 
-    def __init__(self, c, run_id: str, cfg: TrainConfig, z_fixed: torch.Tensor):
-        self.c, self.run_id, self.cfg, self.z_fixed = c, run_id, cfg, z_fixed
-        self.metrics = tracking.MetricBuffer(c, run_id, cfg.log_batch)
+    def __init__(self, c, run_id: str, log_batch: int, z_fixed: torch.Tensor):
+        self.c, self.run_id, self.z_fixed = c, run_id, z_fixed
+        self.metrics = tracking.MetricBuffer(c, run_id, log_batch)
         self.tmp = tempfile.TemporaryDirectory(prefix="mitogan-train-")
         self.step = 0  # last completed step, kept current by the loop
 
@@ -236,9 +243,7 @@ def _start(c, cfg: TrainConfig, ds_hash: str, parent_run_id, tags, device) -> st
         all_tags["mlflow.parentRunId"] = parent_run_id
     run = c.create_run(exp_id, tags=all_tags, run_name=f"{cfg.gan}-s{cfg.seed}")
     params = {**cfg.model_dump(), "data_hash": ds_hash, **tracking.provenance()}
-    from mlflow.entities import Param
-    c.log_batch(run.info.run_id, params=[Param(k, json.dumps(v) if isinstance(v, dict) else str(v))
-                                         for k, v in params.items()])
+    c.log_batch(run.info.run_id, params=[_param(k, v) for k, v in params.items()])
     c.log_dict(run.info.run_id, cfg.model_dump(), "config.json")
     c.set_tag(run.info.run_id, "mitogan.device", str(device))
     return run.info.run_id
@@ -248,13 +253,9 @@ def _resume(c, run_id: str):
     """Config and last checkpoint of ``run_id`` (``MitoError`` when it cannot be resumed)."""
     if tracking.get_run(c, run_id).info.status == "FINISHED":
         raise MitoError(f"--resume {run_id}", "the run already FINISHED; start a new run instead")
-    with tempfile.TemporaryDirectory(prefix="mitogan-resume-") as tmp:
-        cfg_path = tracking.download(c, run_id, "config.json", Path(tmp))
-        ckpt_path = tracking.download(c, run_id, f"{CKPT_DIR}/last.pt", Path(tmp))
-        if cfg_path is None or ckpt_path is None:
-            raise MitoError(f"--resume {run_id}", "the run has no config.json or no checkpoint to resume from")
-        cfg = TrainConfig(**json.loads(cfg_path.read_text()))
-        return cfg, torch.load(ckpt_path, map_location="cpu", weights_only=False)
+    return fetch_checkpoint(c, run_id, "last.pt", f"--resume {run_id}",
+                            "the run has no config.json or no checkpoint to resume from",
+                            weights_only=False)
 
 
 def train(cfg: TrainConfig, *, workspace=None, tracking_uri: str | None = None,
@@ -288,7 +289,7 @@ def train(cfg: TrainConfig, *, workspace=None, tracking_uri: str | None = None,
     if cfg.threads:
         torch.set_num_threads(cfg.threads)
     z_fixed = torch.randn(cfg.n_grid, cfg.latent_dim, generator=torch.Generator().manual_seed(cfg.seed + 1))
-    run = _Run(c, run_id, cfg, z_fixed)
+    run = _Run(c, run_id, cfg.log_batch, z_fixed)
     run.step = state["step"] if state else 0
     try:
         with _StopFlag() as stop:
@@ -334,8 +335,9 @@ def train(cfg: TrainConfig, *, workspace=None, tracking_uri: str | None = None,
 
 
 def _param(key, value):
+    """An MLflow param; a dict (``gan_options``) is written as JSON, not as its Python repr."""
     from mlflow.entities import Param
-    return Param(key, str(value))
+    return Param(key, json.dumps(value) if isinstance(value, dict) else str(value))
 
 
 def _loop(cfg, trainer, batches, run, stop, on_step, sat_since, progress) -> None:

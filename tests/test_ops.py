@@ -8,21 +8,7 @@ from scipy import ndimage
 
 from bench.errors import MitoError
 from preprocessing.ops import estimate_drift, get_op, list_ops, register_op
-
-
-def tubes(size=96, seed=0) -> np.ndarray:
-    """A noise-free (Y, X) image of bright curved tubes on a dark background, in [0, 1]."""
-    rng = np.random.default_rng(seed)
-    img = np.zeros((size, size), np.float32)
-    for _ in range(6):
-        pts = np.cumsum(rng.normal(0, 6, (8, 2)), 0) + rng.uniform(20, size - 20, 2)
-        cv2.polylines(img, [pts.astype(np.int32)], False, 1.0, 2)
-    return np.clip(cv2.GaussianBlur(img, (0, 0), 1.2) * 1.5, 0, 1) * 0.8 + 0.05
-
-
-def movie(t=4, size=64, seed=0):
-    rng = np.random.default_rng(seed)
-    return np.clip(np.stack([tubes(size, seed)] * t) + rng.normal(0, 0.03, (t, size, size)), 0, 1).astype(np.float32)
+from tests.conftest import movie, tubes
 
 
 @pytest.mark.parametrize("name", list_ops())

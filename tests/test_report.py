@@ -9,9 +9,8 @@ import subprocess
 from pathlib import Path
 
 import pytest
-import yaml
 
-from tests.conftest import cells_dataset
+from tests.conftest import cells_dataset, local_uri, tiny_study
 
 CHROMIUM = Path("/usr/bin/chromium")
 pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="/usr/bin/chromium absent "
@@ -40,13 +39,9 @@ def study(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("study")
     ws = tmp / "ws"
     cells_dataset(tmp, ws)
-    uri = f"sqlite:///{tmp / 'mlruns' / 'mlflow.db'}"
-    cfg = {"name": "tiny", "datasets": ["cells"], "pipelines": ["normalize|resize"],
-           "gans": ["dcgan", "lsgan"], "budget": {"steps": 12, "size": 32, "batch": 8,
-                                                  "n_eval_samples": 32},
-           "train": {"width": 8, "latent_dim": 16}, "tracking_uri": uri,
-           "storage": f"journal:{tmp / 'mlruns' / 'optuna.journal'}"}
-    (tmp / "tiny.yaml").write_text(yaml.safe_dump(cfg))
+    uri = local_uri(tmp)
+    tiny_study(tmp / "tiny.yaml", "tiny", pipelines=["normalize|resize"], tracking_uri=uri,
+               storage=f"journal:{tmp / 'mlruns' / 'optuna.journal'}")
     assert main(["--workspace", str(ws), "study", "--config", str(tmp / "tiny.yaml")]) == 0
     from analysis.report import build_report
     res = build_report("tiny", tmp / "report", tracking_uri=uri, workspace=ws)

@@ -11,6 +11,7 @@ from scipy import ndimage as ndi
 
 from bench.cli import main
 from bench.errors import MitoError
+from preprocessing import ops
 from preprocessing.simulator import SimParams, allocate_classes, load_ground_truth, simulate
 from preprocessing.simulator.geometry import get_class, list_classes, register_class
 
@@ -137,7 +138,6 @@ def test_fission_and_fusion_events_match_the_labels(tmp_path):
 
 
 def test_recorded_drift_is_the_applied_drift(tmp_path):
-    ops = pytest.importorskip("preprocessing.ops")
     p = SimParams(**STATIC, drift_um_per_s=0.08, drift_trend_um_per_s=0.05)
     [path] = simulate(tmp_path, movies=1, frames=6, size_yx=(96, 96), seed=3, classes={"hyperfused": 1},
                       params=p, progress=False)

@@ -5,57 +5,19 @@ trial under one parent run, the report on the parent, resume after SIGINT, nothi
 """
 from __future__ import annotations
 
-import os
 import signal
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import optuna
 import pytest
-import yaml
 from mlflow.tracking import MlflowClient
 
 from bench.errors import MitoError
 from bench.study import grid
 from bench.study.config import cells, load_config
 from bench.study.storage import open_storage
-from tests.conftest import cells_dataset
-
-REPO = Path(__file__).resolve().parents[1]
-PIPELINES = ["normalize|resize", "normalize|gaussian(sigma_px=1)|resize"]
-
-
-def tiny_study(path: Path, name: str, **over) -> Path:
-    """Write a 4-cell study file with tiny budgets; ``over`` replaces top-level keys."""
-    doc = {"name": name, "datasets": ["cells"], "pipelines": PIPELINES, "gans": ["dcgan", "lsgan"],
-           "budget": {"steps": 12, "size": 32, "batch": 8, "n_eval_samples": 32},
-           "train": {"width": 8, "latent_dim": 16}, **over}
-    path.write_text(yaml.safe_dump(doc))
-    return path
-
-
-@pytest.fixture
-def study_dir(tmp_path, monkeypatch):
-    """A tmp dir holding the workspace (data set ``cells``: 4 movies × 6 frames) and ./mlruns."""
-    ws = tmp_path / "ws"
-    cells_dataset(tmp_path, ws)
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.setenv("MITOGAN_WORKSPACE", str(ws))
-    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
-    return tmp_path
-
-
-def mitogan(*args, cwd, **kw) -> subprocess.Popen:
-    env = {**os.environ, "PYTHONPATH": str(REPO), "OMP_NUM_THREADS": "1"}
-    return subprocess.Popen([sys.executable, "-m", "bench.cli", *args], cwd=cwd, env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, **kw)
-
-
-def local_uri(root: Path) -> str:
-    """The default MLflow store of a study run in ``root`` (spelled out: see the note below)."""
-    return f"sqlite:///{root / 'mlruns' / 'mlflow.db'}"
+from tests.conftest import (assert_nothing_running, child_runs, local_uri, mitogan, tiny_study,
+                            wait_for_training)
 
 
 def local_study(cfg_path: Path):
@@ -69,18 +31,6 @@ def local_study(cfg_path: Path):
     journal = root / "mlruns" / "optuna.journal"
     study = optuna.load_study(study_name=cfg.name, storage=open_storage(f"journal:{journal}"))
     return cfg, study, MlflowClient(local_uri(root))
-
-
-def child_runs(client: MlflowClient, study: optuna.Study) -> list:
-    parent = study.user_attrs["mlflow_parent_run_id"]
-    exp = client.get_run(parent).info.experiment_id
-    return client.search_runs([exp], filter_string=f"tags.`mlflow.parentRunId` = '{parent}'")
-
-
-def assert_nothing_running(client: MlflowClient, study: optuna.Study) -> None:
-    assert not study.get_trials(states=(optuna.trial.TrialState.RUNNING,))
-    exp = client.get_run(study.user_attrs["mlflow_parent_run_id"]).info.experiment_id
-    assert not client.search_runs([exp], filter_string="attributes.status = 'RUNNING'")
 
 
 def test_config_errors_name_the_key(tmp_path):
@@ -132,10 +82,9 @@ def test_threads_claim_each_cell_once(tmp_path):
 
 
 def test_local_study_end_to_end_and_rerun(study_dir):
-    from bench.study.config import load_config as load
     from bench.study.runner import resolve_target, run_study
     path = tiny_study(study_dir / "s.yaml", "local4")
-    cfg = load(path)
+    cfg = load_config(path)
     target = resolve_target(cfg, study_dir / "ws", tracking_uri=local_uri(study_dir))
     assert run_study(cfg, path, target) == 0
     cfg, study, client = local_study(path)
@@ -158,19 +107,6 @@ def test_local_study_end_to_end_and_rerun(study_dir):
     assert run_study(cfg, path, target) == 0  # resume: nothing to do
     assert len(study.get_trials()) == 4 and len(child_runs(client, study)) == 4
     assert_nothing_running(client, study)
-
-
-def wait_for_training(study_dir: Path, name: str, timeout: float = 180) -> None:
-    """Block until some trial of study ``name`` has a child run RUNNING (mid-training)."""
-    client = MlflowClient(local_uri(study_dir))
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        exp = client.get_experiment_by_name(f"study-{name}") if (study_dir / "mlruns" / "mlflow.db").exists() else None
-        if exp and client.search_runs([exp.experiment_id], filter_string=(
-                f"attributes.status = 'RUNNING' and tags.`mitogan.trial_key` LIKE '{name}:%'")):
-            return
-        time.sleep(0.3)
-    raise AssertionError(f"no trial of {name} started training within {timeout} s")
 
 
 def test_sigint_mid_trial_then_resume(study_dir):

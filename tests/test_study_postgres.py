@@ -12,8 +12,8 @@ from mlflow.tracking import MlflowClient
 
 from bench.study import grid
 from bench.study.storage import open_storage
-from tests.test_study import (assert_nothing_running, child_runs, local_uri, mitogan,  # noqa: F401
-                              study_dir, tiny_study, wait_for_training)
+from tests.conftest import (assert_nothing_running, child_runs, local_uri, mitogan, tiny_study,
+                            wait_for_training)
 
 PG_URL = os.environ.get("MITOGAN_TEST_PG_URL")
 pytestmark = [pytest.mark.postgres, pytest.mark.skipif(

@@ -11,7 +11,6 @@ import time
 import mlflow
 import numpy as np
 import pytest
-import tifffile
 import torch
 
 import models
@@ -19,6 +18,7 @@ from bench import tracking
 from bench.cli import main as cli
 from bench.errors import MitoError
 from bench.train import TrainConfig, load_generator, sample, train
+from tests.conftest import cells_dataset
 
 torch.set_num_threads(1)
 TINY = dict(size=32, batch=8, width=8, latent_dim=16, log_every=2, sample_every=2, ckpt_every=4,
@@ -28,16 +28,9 @@ TINY = dict(size=32, batch=8, width=8, latent_dim=16, log_every=2, sample_every=
 @pytest.fixture(scope="module")
 def env(tmp_path_factory):
     """A workspace with data set ``tiny`` (4 movies × 6 frames, 40 px) and a SQLite store."""
-    from preprocessing.ingest import import_dataset
     root = tmp_path_factory.mktemp("train")
-    rng = np.random.default_rng(0)
-    paths = []
-    for i in range(4):
-        p = root / f"movie{i}.tif"
-        tifffile.imwrite(p, (rng.random((6, 40, 40)) * 4000).astype(np.uint16))  # TYX
-        paths.append(p)
     ws = root / "ws"
-    ds = import_dataset(paths, "tiny", ws, progress=False)
+    ds = cells_dataset(root, ws, name="tiny", size=40)
     uri = f"sqlite:///{root / 'mlruns' / 'mlflow.db'}"
     tracking.ensure_experiment("t", uri)  # once, before any parallel use
     return {"ws": ws, "uri": uri, "ds": ds, "root": root}

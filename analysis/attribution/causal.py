@@ -19,7 +19,7 @@ from analysis.attribution.methods import gaussian_blur
 from analysis.attribution.scores import paired_mean_ci
 
 CAUSAL_FEATURES = ("tips", "branch_points", "beads")
-POINT_FEATURES = ("tips", "branch_points", "skeleton")  # one pixel wide: grown before blurring
+POINT_FEATURES = ("tips", "branch_points")  # one pixel wide: grown before blurring
 
 
 def _disc(radius_px: int) -> np.ndarray:
@@ -71,25 +71,25 @@ def random_region(pool: np.ndarray, area: int, radius_px: int,
     return region
 
 
-def blur_regions(x: torch.Tensor, regions: np.ndarray, sigma_px: float) -> torch.Tensor:
-    """Replace ``regions`` (N, H, W) bool of ``x`` (N, 1, H, W) by a blurred copy, with a
-    1-px feathered edge so the edit itself adds no sharp contour."""
+def blur_regions(x: torch.Tensor, blurred: torch.Tensor, regions: np.ndarray) -> torch.Tensor:
+    """Replace ``regions`` (N, H, W) bool of ``x`` (N, 1, H, W) by ``blurred``, its blurred
+    copy, with a 1-px feathered edge so the edit itself adds no sharp contour."""
     w = gaussian_blur(torch.from_numpy(regions[:, None].astype(np.float32)), 1.0).clamp(0, 1)
     w = torch.maximum(w, torch.from_numpy(regions[:, None].astype(np.float32)))
-    return x * (1 - w) + gaussian_blur(x, sigma_px) * w
+    return x * (1 - w) + blurred * w
 
 
 @torch.no_grad()
 def causal_check(D: nn.Module, x: torch.Tensor, masks: dict[str, np.ndarray], *,
-                 features=CAUSAL_FEATURES, radius_px: int = 2, sigma_px: float = 2.0,
-                 n_controls: int = 4, n_boot: int = 1000, seed: int = 0) -> dict[str, dict]:
-    """Paired blur test per feature.
+                 radius_px: int = 2, sigma_px: float = 2.0, n_controls: int = 4,
+                 n_boot: int = 1000, seed: int = 0) -> dict[str, dict]:
+    """Paired blur test per feature of ``CAUSAL_FEATURES``.
 
     Parameters
     ----------
     D : discriminator, (N, 1, H, W) in [-1, 1] -> (N,) logits, eval mode.
     x : torch.Tensor (N, 1, H, W) float32 in [-1, 1].
-    masks : dict name -> (N, H, W) bool; needs ``foreground`` and each of ``features``.
+    masks : dict name -> (N, H, W) bool; needs ``foreground`` and each of ``CAUSAL_FEATURES``.
     n_controls : random regions per frame, averaged (lowers the control's variance).
 
     Returns
@@ -100,8 +100,9 @@ def causal_check(D: nn.Module, x: torch.Tensor, masks: dict[str, np.ndarray], *,
     """
     rng = np.random.default_rng(seed)
     base = D(x).reshape(-1)  # (N,)
+    blurred = gaussian_blur(x, sigma_px)  # every region of every feature is cut from this copy
     out = {}
-    for feat in features:
+    for feat in CAUSAL_FEATURES:
         regions = np.zeros((len(x),) + x.shape[-2:], bool)  # (N, H, W)
         controls = np.zeros((n_controls,) + regions.shape, bool)  # (C, N, H, W)
         valid = np.zeros(len(x), bool)
@@ -113,8 +114,8 @@ def causal_check(D: nn.Module, x: torch.Tensor, masks: dict[str, np.ndarray], *,
             valid[i] = all(r is not None for r in drawn)
             if valid[i]:
                 controls[:, i] = drawn
-        d_feat = (D(blur_regions(x, regions, sigma_px)).reshape(-1) - base).numpy()
-        d_rand = np.mean([(D(blur_regions(x, controls[c], sigma_px)).reshape(-1) - base).numpy()
+        d_feat = (D(blur_regions(x, blurred, regions)).reshape(-1) - base).numpy()
+        d_rand = np.mean([(D(blur_regions(x, blurred, controls[c])).reshape(-1) - base).numpy()
                           for c in range(n_controls)], axis=0)
         diff = np.where(valid, d_feat - d_rand, np.nan)
         eff, lo, hi, n = paired_mean_ci(diff, n_boot, seed)

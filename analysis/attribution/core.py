@@ -17,6 +17,7 @@ from analysis.attribution import scores
 from analysis.attribution.causal import causal_check
 from analysis.attribution.methods import DEFAULT_METHODS, get_method
 from analysis.attribution.null import SANITY_RHO_MAX, cascading_randomization, randomized, spearman_maps
+from analysis.morphology import geometric_masks
 from bench.errors import MitoError
 from bench.workspace import atomic_write
 
@@ -88,11 +89,9 @@ def _check_frames(arr, where: str) -> np.ndarray:
     return np.clip(a, 0, 1)
 
 
-def compute_masks(frames: np.ndarray, masks_fn=None) -> dict[str, np.ndarray]:
+def compute_masks(frames: np.ndarray) -> dict[str, np.ndarray]:
     """``geometric_masks`` for every frame: (N, H, W) float [0, 1] -> name -> (N, H, W) bool."""
-    if masks_fn is None:
-        from analysis.morphology import geometric_masks as masks_fn
-    per = [masks_fn(f) for f in frames]
+    per = [geometric_masks(f) for f in frames]
     return {k: np.stack([np.asarray(p[k], bool) for p in per]) for k in MASK_KEYS}
 
 
@@ -126,7 +125,7 @@ def _sanity_cascade(D, x, methods, seed, batch, progress) -> pd.DataFrame:
 def explain_discriminator(D: nn.Module, real, fake=None, methods=DEFAULT_METHODS, seed: int = 0,
                           *, batch: int = 16, n_boot: int = 1000, n_sanity: int = 8,
                           min_support: float = 0.5, causal: bool = True, figures: bool = True,
-                          progress: bool = True, masks_fn=None) -> ExplainResult:
+                          progress: bool = True) -> ExplainResult:
     """Attribute a discriminator's logit to geometric features of real and generated frames.
 
     Parameters
@@ -143,7 +142,6 @@ def explain_discriminator(D: nn.Module, real, fake=None, methods=DEFAULT_METHODS
     n_sanity : real frames used for the full cascading-randomization curve.
     min_support : a feature present in fewer than this fraction of frames is scored but not
         ranked (``rank`` NaN): a ratio from a handful of frames is noise.
-    masks_fn : (H, W) [0, 1] -> dict of masks; default ``analysis.morphology.geometric_masks``.
 
     Returns
     -------
@@ -159,8 +157,9 @@ def explain_discriminator(D: nn.Module, real, fake=None, methods=DEFAULT_METHODS
     for src, arr in sources.items():
         x = torch.from_numpy(arr) * 2 - 1  # (N, 1, S, S) in [-1, 1]
         frames[src] = arr[:, 0]
-        masks = compute_masks(arr[:, 0], masks_fn)
+        masks = compute_masks(arr[:, 0])
         idx = scores.bootstrap_indices(len(arr), n_boot, seed)
+        design = scores.design(masks, idx)  # mask-only: shared by every method and the null
         for m in methods:
             tm = attribute_batched(D, x, m, batch=batch, seed=seed, desc=f"{src} {m}", progress=progress)
             nm = attribute_batched(D_null, x, m, batch=batch, seed=seed, desc=f"{src} {m} null",
@@ -168,8 +167,8 @@ def explain_discriminator(D: nn.Module, real, fake=None, methods=DEFAULT_METHODS
             maps[f"{src}/{m}"] = tm
             rho = float(np.mean(spearman_maps(tm, nm)))
             st_t, st_n = scores.mask_stats(tm, masks), scores.mask_stats(nm, masks)
-            uniq = scores.unique_excess(scores.design_moments(tm, masks),
-                                        scores.design_moments(nm, masks), idx)
+            uniq = scores.unique_excess(design, scores.design_moments(tm, design),
+                                        scores.design_moments(nm, design))
             for feat in MASK_KEYS:
                 u, u_lo, u_hi = uniq.get(feat, (np.nan,) * 3)
                 e, e_lo, e_hi = scores.enrichment(*st_t[feat], idx)

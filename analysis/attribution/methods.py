@@ -11,11 +11,11 @@ from __future__ import annotations
 import abc
 
 import torch
-import torch.nn.functional as F
 from captum.attr import (IntegratedGradients, LayerAttribution, LayerGradCam, NoiseTunnel,
                          Occlusion, Saliency)
 from torch import nn
 
+from analysis.extractors.ssl import gaussian_blur as ssl_blur
 from bench.errors import MitoError
 from bench.registry import Registry
 
@@ -23,16 +23,12 @@ BLUR_SIGMA_FRACTION = 1 / 8  # blurred baseline: sigma = size / 8 keeps intensit
 
 
 def gaussian_blur(x: torch.Tensor, sigma_px: float) -> torch.Tensor:
-    """Separable Gaussian blur of ``(N, 1, H, W)`` with reflect padding (same shape out)."""
-    radius = max(1, int(round(3 * sigma_px)))
-    t = torch.arange(-radius, radius + 1, dtype=x.dtype, device=x.device)
-    k = torch.exp(-0.5 * (t / sigma_px) ** 2)
-    k = k / k.sum()
-    # Reflect padding needs pad < size; clamp so tiny frames still work.
-    pad = min(radius, x.shape[-1] - 1, x.shape[-2] - 1)
-    k = k[radius - pad: radius + pad + 1]
-    y = F.conv2d(F.pad(x, (pad, pad, 0, 0), mode="reflect"), k.view(1, 1, 1, -1))
-    return F.conv2d(F.pad(y, (0, 0, pad, pad), mode="reflect"), k.view(1, 1, -1, 1))
+    """Separable Gaussian blur of ``(N, 1, H, W)`` with reflect padding (same shape out).
+
+    :func:`analysis.extractors.ssl.gaussian_blur` with radius ``round(3 * sigma_px)`` instead of its
+    ceil: the attribution baselines and causal-check blurs keep the kernels they were tuned with.
+    """
+    return ssl_blur(x, sigma_px, radius=max(1, int(round(3 * sigma_px))))
 
 
 def blurred_baseline(x: torch.Tensor) -> torch.Tensor:

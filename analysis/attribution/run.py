@@ -2,11 +2,9 @@
 real frames, its generator's samples), logged back to the run as artifacts under ``explain/``."""
 from __future__ import annotations
 
-import tempfile
 from pathlib import Path
 
 import numpy as np
-import torch
 
 from analysis.attribution.core import ExplainResult, explain_discriminator
 from analysis.attribution.methods import DEFAULT_METHODS
@@ -23,17 +21,13 @@ def load_discriminator(run_id: str, tracking_uri: str | None = None):
     (D, G, cfg) : discriminator, generator (EMA when kept) and the run's ``TrainConfig``.
     """
     from bench import tracking
-    from bench.train import CKPT_DIR, load_generator
+    from bench.train import CKPT_DIR, fetch_checkpoint, load_generator
     from models import get_variant
 
     G, cfg = load_generator(run_id, tracking_uri)
-    c = tracking.client(tracking_uri)
-    with tempfile.TemporaryDirectory() as tmp:
-        path = tracking.download(c, run_id, f"{CKPT_DIR}/last.pt", Path(tmp))
-        if path is None:
-            raise MitoError(f"run {run_id}", f"has no {CKPT_DIR}/last.pt (the discriminator "
-                                             "is only in the full training checkpoint)")
-        state = torch.load(path, map_location="cpu", weights_only=True)
+    _, state = fetch_checkpoint(tracking.client(tracking_uri), run_id, "last.pt", f"run {run_id}",
+                                f"has no {CKPT_DIR}/last.pt (the discriminator is only in the "
+                                "full training checkpoint)", weights_only=True)
     _, D = get_variant(cfg.gan, **cfg.gan_options).build(cfg.size, latent_dim=cfg.latent_dim,
                                                            width=cfg.width)
     D.load_state_dict(state["trainer"]["D"])
@@ -76,13 +70,12 @@ def explain_run(run_id: str, *, workspace=None, tracking_uri: str | None = None,
     fake = sample(G, len(real), seed=seed)  # same count: enrichment CIs comparable
     result = explain_discriminator(D, real, fake, methods=methods, seed=seed, batch=batch,
                                    progress=progress)
-    with tempfile.TemporaryDirectory() as tmp:
-        files = result.save(out_dir or tmp)
-        if log:
-            c = tracking.client(tracking_uri)
-            for f in files:
-                tracking.save_artifact(c, run_id, f, ARTIFACT_DIR)
-            top = result.summary.dropna(subset=["rank"]).groupby("source").first()["feature"]
-            for src, feat in top.items():
-                c.set_tag(run_id, f"mitogan.explain.top_{src}", feat)
+    if out_dir is not None:
+        result.save(out_dir)
+    if log:
+        tracking.log_to_run(run_id, tracking_uri, {}, ARTIFACT_DIR, result.save)
+        c = tracking.client(tracking_uri)
+        top = result.summary.dropna(subset=["rank"]).groupby("source").first()["feature"]
+        for src, feat in top.items():
+            c.set_tag(run_id, f"mitogan.explain.top_{src}", feat)
     return result

@@ -7,6 +7,8 @@ mass and zero area instead of producing 0/0.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 CI = (2.5, 97.5)
@@ -89,34 +91,60 @@ DESIGN = ("foreground", "background", "boundary", "skeleton", "branch_points", "
 UNIQUE = DESIGN[2:]
 
 
-def design_moments(maps: np.ndarray, masks: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
-    """Per-frame normal-equation terms for ``density ~ sum_k beta_k mask_k``.
+@dataclass(frozen=True)
+class Design:
+    """The mask-only part of the joint regression for one set of frames, built once and shared
+    by every map scored on those frames (each method, trained and null).
 
-    ``density`` is the map divided by its frame mean (each frame weighs the same).
-    Returns ``XtX`` (N, K, K) and ``Xty`` (N, K) over the K = len(DESIGN) masks."""
-    n = len(maps)
+    Attributes
+    ----------
+    X : (N, P, K) float64 design: frame, pixel, mask of ``DESIGN``.
+    idx : (B + 1, N) bootstrap rows (``bootstrap_indices``) the coefficients are resampled over.
+    pinv : (B + 1, K, K) pseudo-inverse of ``XtX`` summed over the frames of each row of ``idx``.
+    """
+
+    X: np.ndarray
+    idx: np.ndarray
+    pinv: np.ndarray
+
+
+def design(masks: dict[str, np.ndarray], idx: np.ndarray) -> Design:
+    """:class:`Design` of ``density ~ sum_k beta_k mask_k`` over the K = len(DESIGN) masks
+    (N, H, W) bool, for the bootstrap rows ``idx``."""
+    n = len(masks[DESIGN[0]])
     X = np.stack([masks[k].reshape(n, -1) for k in DESIGN], -1).astype(np.float64)  # (N, P, K)
+    XtX = np.einsum("npk,npl->nkl", X, X)  # (N, K, K)
+    # pinv: a feature absent from a resample has an all-zero column; its coefficient is then
+    # 0, not an error
+    return Design(X, idx, np.linalg.pinv(XtX[idx].sum(1)))
+
+
+def design_moments(maps: np.ndarray, d: Design) -> np.ndarray:
+    """Per-frame ``Xty`` (N, K) of the normal equations for ``maps`` (N, H, W) on ``d``.
+
+    ``density`` (y) is the map divided by its frame mean (each frame weighs the same)."""
+    n = len(maps)
     y = maps.reshape(n, -1).astype(np.float64)
     y = y / np.where(y.mean(1, keepdims=True) > 0, y.mean(1, keepdims=True), 1.0)  # (N, P)
-    return np.einsum("npk,npl->nkl", X, X), np.einsum("npk,np->nk", X, y)
+    return np.einsum("npk,np->nk", d.X, y)
 
 
-def _coefs(moments, idx: np.ndarray) -> np.ndarray:
-    XtX, Xty = moments
-    A, b = XtX[idx].sum(1), Xty[idx].sum(1)  # (B, K, K), (B, K)
-    return np.einsum("bkl,bl->bk", np.linalg.pinv(A), b)  # pinv: a feature absent from a
-    # resample has an all-zero column; its coefficient is then 0, not an error
+def _coefs(d: Design, Xty: np.ndarray) -> np.ndarray:
+    """(B + 1, K) coefficients, one row per bootstrap row of ``d.idx``."""
+    return np.einsum("bkl,bl->bk", d.pinv, Xty[d.idx].sum(1))
 
 
-def unique_excess(trained, null, idx: np.ndarray) -> dict[str, tuple[float, float, float]]:
+def unique_excess(d: Design, trained: np.ndarray,
+                  null: np.ndarray) -> dict[str, tuple[float, float, float]]:
     """Excess attribution density each feature adds beyond the other masks, trained minus
     randomized-D coefficient (in units of the frame-mean density), with paired bootstrap CI.
 
+    ``trained``, ``null`` : ``design_moments`` of the two maps on ``d``.
     Returns feature -> (estimate, CI low, CI high) for the features in ``UNIQUE``."""
-    d = _coefs(trained, idx) - _coefs(null, idx)  # (B + 1, K)
+    diff = _coefs(d, trained) - _coefs(d, null)  # (B + 1, K)
     out = {}
     for j, k in enumerate(DESIGN):
         if k in UNIQUE:
-            lo, hi = np.percentile(d[1:, j], CI)
-            out[k] = (float(d[0, j]), float(lo), float(hi))
+            lo, hi = np.percentile(diff[1:, j], CI)
+            out[k] = (float(diff[0, j]), float(lo), float(hi))
     return out

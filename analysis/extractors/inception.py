@@ -48,13 +48,19 @@ def absent_notice() -> str:
             "downloaded")
 
 
+def _require_weights(path: str | os.PathLike | None) -> Path:
+    """:func:`find_inception_weights`, raising the :func:`absent_notice` when none is local."""
+    found = find_inception_weights(path)
+    if found is None:
+        raise MitoError(NAME, absent_notice().removeprefix("notice: "))
+    return found
+
+
 class OfflineInceptionV3(tf_inception.FeatureExtractorInceptionV3):
     """torch-fidelity's InceptionV3 that refuses to download: weights must be local."""
 
     def __init__(self, name, features_list, feature_extractor_weights_path=None, **kwargs):
-        path = find_inception_weights(feature_extractor_weights_path)
-        if path is None:
-            raise MitoError(NAME, absent_notice().removeprefix("notice: "))
+        path = _require_weights(feature_extractor_weights_path)
         super().__init__(name, features_list, feature_extractor_weights_path=str(path), **kwargs)
 
 
@@ -74,10 +80,7 @@ class InceptionExtractor(Extractor):
     uint8_rgb = True
 
     def __init__(self, weights: str | os.PathLike | None = None):
-        path = find_inception_weights(weights)
-        if path is None:
-            raise MitoError(NAME, absent_notice().removeprefix("notice: "))
-        self.weights = path
+        self.weights = _require_weights(weights)
         self._hash = None
 
     @property

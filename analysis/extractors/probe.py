@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import numpy as np
-from sklearn.linear_model import LogisticRegression
-from sklearn.preprocessing import StandardScaler
 
+from analysis.utility import probe_correct
 from bench.errors import MitoError
 
 
@@ -22,7 +21,4 @@ def linear_probe(train_feats: np.ndarray, train_labels, test_feats: np.ndarray, 
     train_labels, test_labels = np.asarray(train_labels), np.asarray(test_labels)
     if len(np.unique(train_labels)) < 2 or len(test_labels) == 0:
         raise MitoError("linear probe", "needs at least two classes to train on and a non-empty test set")
-    scaler = StandardScaler().fit(train_feats)
-    clf = LogisticRegression(max_iter=2000, C=1.0)
-    clf.fit(scaler.transform(train_feats), train_labels)
-    return float((clf.predict(scaler.transform(test_feats)) == test_labels).mean())
+    return float(probe_correct(train_feats, train_labels, test_feats, test_labels).mean())

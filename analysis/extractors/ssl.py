@@ -51,14 +51,26 @@ class SSLEncoder(nn.Module):
         return h.mean(dim=(2, 3))  # (N, 8w)
 
 
-def _gaussian_blur(x: torch.Tensor, sigma_px: float) -> torch.Tensor:
-    """Separable Gaussian blur of ``(N, 1, H, W)`` with reflect padding."""
-    r = max(1, int(math.ceil(3 * sigma_px)))
-    t = torch.arange(-r, r + 1, dtype=x.dtype)
+def gaussian_blur(x: torch.Tensor, sigma_px: float, radius: int | None = None) -> torch.Tensor:
+    """Separable Gaussian blur of ``(N, 1, H, W)`` with reflect padding (same shape out).
+
+    Parameters
+    ----------
+    sigma_px : float
+        Standard deviation of the Gaussian, in pixels.
+    radius : int, optional
+        Kernel half-width in pixels; default ``ceil(3 * sigma_px)`` (at least 1). The kernel is
+        normalised to sum 1 at this radius, then cut to ``size - 1`` on frames too small for it.
+    """
+    radius = max(1, int(math.ceil(3 * sigma_px))) if radius is None else radius
+    t = torch.arange(-radius, radius + 1, dtype=x.dtype, device=x.device)
     k = torch.exp(-0.5 * (t / sigma_px) ** 2)
     k = k / k.sum()
-    x = F.conv2d(F.pad(x, (r, r, 0, 0), mode="reflect"), k.view(1, 1, 1, -1))
-    return F.conv2d(F.pad(x, (0, 0, r, r), mode="reflect"), k.view(1, 1, -1, 1))
+    # Reflect padding needs pad < size; clamp so tiny frames still work.
+    pad = min(radius, x.shape[-1] - 1, x.shape[-2] - 1)
+    k = k[radius - pad: radius + pad + 1]
+    y = F.conv2d(F.pad(x, (pad, pad, 0, 0), mode="reflect"), k.view(1, 1, 1, -1))
+    return F.conv2d(F.pad(y, (0, 0, pad, pad), mode="reflect"), k.view(1, 1, -1, 1))
 
 
 def augment(x: torch.Tensor, gen: torch.Generator, size: int) -> torch.Tensor:
@@ -79,7 +91,7 @@ def augment(x: torch.Tensor, gen: torch.Generator, size: int) -> torch.Tensor:
     grid = F.affine_grid(theta, (n, 1, size, size), align_corners=False)
     v = F.grid_sample(x, grid, mode="bilinear", padding_mode="reflection", align_corners=False)
     blur_amount = u(n, 1, 1, 1) * (u(n, 1, 1, 1) < 0.5)
-    v = torch.lerp(v, _gaussian_blur(v, 1.5), blur_amount)
+    v = torch.lerp(v, gaussian_blur(v, 1.5), blur_amount)
     contrast, brightness = 0.6 + 0.8 * u(n, 1, 1, 1), 0.2 * u(n, 1, 1, 1) - 0.1
     v = v * contrast + brightness
     v = v + 0.05 * u(n, 1, 1, 1) * torch.randn(v.shape, generator=gen)

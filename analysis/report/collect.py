@@ -1,30 +1,25 @@
 """Read a study out of MLflow: its parent run, one row per trial, metric histories, artifacts.
 
 A study ``NAME`` is the MLflow experiment ``study-NAME`` (or ``NAME``); its parent run is the
-newest run without ``mlflow.parentRunId``; its trials are that run's child runs. Tag names are
-read tolerantly (several spellings), because trials written by older versions must still be
-reported.
+newest run without ``mlflow.parentRunId``; its trials are that run's child runs, read through
+the tags the study writes (``bench.study.trial``, ``bench.study.runs``, ``bench.train``).
 """
 from __future__ import annotations
 
 import math
-import os
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
 
+from bench import tracking
 from bench.errors import MitoError
+from bench.study.config import DEFAULT_OBJECTIVES, GRID_AXES
 
-# (column, candidate tag/param names in order of preference)
-_TAGS = {
-    "trial": ("mitogan.trial", "trial_number", "optuna.trial_number", "trial"),
-    "cell": ("mitogan.cell", "cell"),
-    "state": ("mitogan.state", "state", "optuna.state"),
-    "reason": ("failure_reason", "mitogan.failure_reason"),
-}
-GRID_PARAMS = ("dataset", "pipeline", "gan", "diffaug", "seed")
+# column -> the tag it is read from
+_TAGS = {"trial": "mitogan.trial", "cell": "mitogan.cell", "state": "mitogan.state",
+         "reason": "failure_reason"}
 _STATES = {"COMPLETE": "complete", "PRUNED": "pruned", "FAIL": "failed", "FAILED": "failed",
            "KILLED": "pruned", "FINISHED": "complete", "RUNNING": "running",
            "SCHEDULED": "running"}
@@ -77,7 +72,6 @@ class StudyData:
 
     def download(self, run_id: str, path: str) -> Path:
         """Download one artifact into a temp folder that lives as long as this object."""
-        os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
         if self._tmp is None:
             self._tmp = tempfile.TemporaryDirectory(prefix="mitogan-report-")
         dst = Path(self._tmp.name) / run_id
@@ -85,14 +79,14 @@ class StudyData:
         return Path(self.client.download_artifacts(run_id, path, str(dst)))
 
 
-def _first(d: dict, names) -> str | None:
-    return next((d[n] for n in names if n in d and d[n] not in ("", None)), None)
+def _tag(run, column: str) -> str | None:
+    """The run's tag behind ``column`` (see ``_TAGS``); ``None`` when absent or empty."""
+    return run.data.tags.get(_TAGS[column]) or None
 
 
 def _state(run) -> tuple[str, str]:
-    tags = run.data.tags
-    reason = _first(tags, _TAGS["reason"]) or ""
-    raw = (_first(tags, _TAGS["state"]) or run.info.status).upper()
+    reason = _tag(run, "reason") or ""
+    raw = (_tag(run, "state") or run.info.status).upper()
     state = _STATES.get(raw, raw.lower())
     if state == "complete" and run.info.status == "FAILED":
         state = "failed"
@@ -104,7 +98,6 @@ def _state(run) -> tuple[str, str]:
 def _objectives(parent) -> list[tuple[str, str]]:
     """Objectives from the parent run's param ``objectives`` (``metric:direction,...``), else
     the study default: common-space morphology distance, coverage."""
-    from bench.study.config import DEFAULT_OBJECTIVES
     found = []
     for item in (parent.data.params.get("objectives", "") if parent is not None else "").split(","):
         metric, _, direction = item.strip().partition(":")
@@ -123,14 +116,8 @@ def _number(v) -> float | None:
 
 def collect(study: str, tracking_uri: str | None = None) -> StudyData:
     """Load a study's trials from MLflow; a missing study is a one-line ``MitoError``."""
-    from mlflow.tracking import MlflowClient
-    try:
-        from bench.tracking import resolve_tracking_uri
-        uri = resolve_tracking_uri(tracking_uri)
-    except ImportError:                # bench.tracking not installed: MLflow's own default
-        import mlflow
-        uri = tracking_uri or mlflow.get_tracking_uri()
-    client = MlflowClient(tracking_uri=uri)
+    uri = tracking.resolve_tracking_uri(tracking_uri)
+    client = tracking.client(uri)
     exp = client.get_experiment_by_name(f"study-{study}") or client.get_experiment_by_name(study)
     if exp is None:
         raise MitoError(f"--study {study}", f"no MLflow experiment 'study-{study}' at {uri}")
@@ -142,17 +129,17 @@ def collect(study: str, tracking_uri: str | None = None) -> StudyData:
                 if parent is not None and r.data.tags.get("mlflow.parentRunId") == parent.info.run_id]
     latest = {}                        # a re-queued trial has several runs: report its newest
     for r in sorted(children, key=lambda r: r.info.start_time):
-        latest[_first(r.data.tags, _TAGS["trial"]) or r.info.run_id] = r
+        latest[_tag(r, "trial") or r.info.run_id] = r
     rows = []
     for r in latest.values():
         state, reason = _state(r)
-        row = {"trial": _number(_first(r.data.tags, _TAGS["trial"])), "run_id": r.info.run_id,
-               "state": state, "reason": reason, "cell": _first(r.data.tags, _TAGS["cell"]) or "",
-               **{p: r.data.params.get(p, "") for p in GRID_PARAMS}}
+        row = {"trial": _number(_tag(r, "trial")), "run_id": r.info.run_id,
+               "state": state, "reason": reason, "cell": _tag(r, "cell") or "",
+               **{p: r.data.params.get(p, "") for p in GRID_AXES}}
         row.update({k: v for k, v in r.data.metrics.items() if _number(v) is not None})
         rows.append(row)
     trials = pd.DataFrame(rows, columns=None if rows else ["trial", "run_id", "state", "reason",
-                                                            "cell", *GRID_PARAMS])
+                                                            "cell", *GRID_AXES])
     if len(trials):
         trials = trials.sort_values(["trial", "run_id"], na_position="last").reset_index(drop=True)
     return StudyData(study, uri, exp.experiment_id, parent, trials, runs, _objectives(parent),

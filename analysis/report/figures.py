@@ -12,16 +12,17 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
 
+def png_uri(raw: bytes) -> str:
+    """PNG bytes as ``data:image/png;base64,...``."""
+    return "data:image/png;base64," + base64.b64encode(raw).decode()
+
+
 def data_uri(fig, dpi: int = 90) -> str:
     """A figure as ``data:image/png;base64,...``; the figure is closed."""
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=dpi, bbox_inches="tight")
     plt.close(fig)
-    return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode()
-
-
-def png_uri(raw: bytes) -> str:
-    return "data:image/png;base64," + base64.b64encode(raw).decode()
+    return png_uri(buf.getvalue())
 
 
 def tile_uri(img: np.ndarray, scale: int = 2) -> str:
@@ -33,19 +34,10 @@ def tile_uri(img: np.ndarray, scale: int = 2) -> str:
     return png_uri(buf.tobytes())
 
 
-def pareto_mask(x: np.ndarray, y: np.ndarray) -> np.ndarray:
-    """Non-dominated points when minimising ``x`` and maximising ``y`` (both (N,))."""
-    keep = np.ones(len(x), dtype=bool)
-    for i in range(len(x)):
-        dominated = (x <= x[i]) & (y >= y[i]) & ((x < x[i]) | (y > y[i]))
-        keep[i] = not dominated.any()
-    return keep
-
-
-def pareto_figure(x, y, labels, xname, yname, floor_x=None, floor_y=None) -> str:
-    """Scatter of trials (distance ↓ vs coverage ↑) with the Pareto front joined."""
-    x, y = np.asarray(x, float), np.asarray(y, float)
-    front = pareto_mask(x, y)
+def pareto_figure(x, y, front, labels, xname, yname, floor_x=None, floor_y=None) -> str:
+    """Scatter of trials (distance ↓ vs coverage ↑) with the Pareto front (``front``: (N,)
+    bool mask) joined."""
+    x, y, front = np.asarray(x, float), np.asarray(y, float), np.asarray(front, bool)
     fig, ax = plt.subplots(figsize=(5.2, 3.8))
     ax.scatter(x[~front], y[~front], c="0.6", s=22, label="dominated")
     order = np.argsort(x[front])
@@ -74,7 +66,7 @@ def importance_figure(importances: dict[str, float], target: str) -> str:
 def loss_grid(panels: dict, keys: list[str]) -> str:
     """Loss curves on a grid: one panel per ``(pipeline, variant)``.
 
-    ``panels[(pipeline, gan)]`` is a list of ``(label, {key: [(step, value)]}, diverged_step)``.
+    ``panels[(pipeline, gan)]`` is a list of ``(label, {key: [(step, value)]}, diverged)``.
     A diverged run ends in a red ✕ at its last logged step.
     """
     n = len(panels)
@@ -90,7 +82,7 @@ def loss_grid(panels: dict, keys: list[str]) -> str:
                 s, v = zip(*pts)
                 ax.plot(s, v, ls=("-", "--", ":", "-.")[j % 4], c=f"C{r % 10}", lw=1,
                         label=f"{label} {key}")
-                if diverged is not None:
+                if diverged:
                     ax.plot(s[-1], v[-1], "x", c="red", ms=9, mew=2)
         title = f"{gan} | {pipe}"
         ax.set_title(title if len(title) < 60 else title[:57] + "…", fontsize=8)

@@ -27,7 +27,7 @@ def spread(x: np.ndarray, k: int) -> np.ndarray:
 
 
 def _label(ctx: ReportContext, run_id: str) -> str:
-    row = ctx.study.trials.set_index("run_id").loc[run_id]
+    row = ctx.trial_row(run_id)
     t = row.get("trial")
     return f"#{int(t)} {row.get('gan', '')}" if t is not None and not pd.isna(t) else run_id[:8]
 
@@ -62,15 +62,14 @@ def _judge_picks(ctx: ReportContext, rid: str) -> list[str]:
 @register_section("quiz", "Real or fake?", 70)
 def quiz(ctx: ReportContext) -> dict:
     rid = ctx.best()
-    _, held = ctx.real(rid)
-    train, _ = ctx.real(rid)
+    train, held = ctx.real(rid)
     real = held if len(held) >= N_TILES else train
     real = real[np.random.default_rng(ctx.seed).permutation(len(real))[:N_TILES]]
     fake = ctx.fake(rid, N_TILES, offset=1)      # not the frames shown in "samples"
     labels = np.array(["real"] * len(real) + ["generated"] * len(fake))
     order = np.random.default_rng(ctx.seed).permutation(len(labels))   # fixed-seed shuffle
     tiles = _tiles(np.concatenate([real, fake])[order])
-    metrics = ctx.study.trials.set_index("run_id").loc[rid]
+    metrics = ctx.trial_row(rid)
     c2st = {k: fmt(metrics.get(k)) for k in ("c2st_acc", "c2st_floor") if k in metrics}
     try:
         picks = _judge_picks(ctx, rid)
@@ -86,11 +85,13 @@ _MEMO_KEYS = ("vendi", "data_copying", "copying", "authenticity", "birthday", "n
 @register_section("memorization", "Mode collapse and memorization", 80)
 def memorization(ctx: ReportContext) -> dict:
     rid = ctx.best()
-    row = ctx.study.trials.set_index("run_id").loc[rid]
+    row = ctx.trial_row(rid)
     cols = ctx.study.trials.columns
-    metrics = [(k, fmt(row[k]), fmt(row.get(floor_of(k, cols))) if floor_of(k, cols) else "–")
-               for k in sorted(cols) if any(s in k for s in _MEMO_KEYS)
-               and not k.startswith("floor_") and pd.notna(row.get(k))]
+    metrics = []
+    for k in sorted(cols):
+        if any(s in k for s in _MEMO_KEYS) and not k.startswith("floor_") and pd.notna(row.get(k)):
+            fl = floor_of(k, cols)
+            metrics.append((k, fmt(row[k]), fmt(row.get(fl)) if fl else "–"))
     out = {"label": _label(ctx, rid), "metrics": metrics, "pairs": None, "pairs_missing": None}
     try:
         from analysis.memorization import nearest_train
@@ -123,8 +124,9 @@ def morphology(ctx: ReportContext) -> dict:
              if c in fake_df and pd.api.types.is_numeric_dtype(real_df[c])][:16]
     if not feats:
         raise Missing("the morphology table has no numeric features")
-    return {"img": figures.distributions_figure(real_df, fake_df, feats, _label(ctx, rid)),
-            "label": _label(ctx, rid), "n": n}
+    label = _label(ctx, rid)
+    return {"img": figures.distributions_figure(real_df, fake_df, feats, label),
+            "label": label, "n": n}
 
 
 @register_section("attribution", "Attribution: what the discriminator found salient", 100)

@@ -22,6 +22,11 @@ class Missing(Exception):
     """A section's inputs are absent; the message is shown as one line in its place."""
 
 
+def _one_line(err: Exception, before: str = "", after: str = "") -> str:
+    """``<before><ErrorType>: <message><after>``, cut to its first line and 300 characters."""
+    return f"{before}{type(err).__name__}: {err}{after}".splitlines()[0][:300]
+
+
 @dataclass
 class Section:
     name: str
@@ -45,11 +50,15 @@ class ReportContext:
             except Missing as err:
                 self._cache[key] = (None, str(err))
             except Exception as err:  # noqa: BLE001 - any failure of an input = "absent"
-                self._cache[key] = (None, f"{type(err).__name__}: {err}".splitlines()[0][:300])
+                self._cache[key] = (None, _one_line(err))
         value, why = self._cache[key]
         if why is not None:
             raise Missing(why)
         return value
+
+    def trial_row(self, run_id: str):
+        """The study's trial row of run ``run_id`` (the table is indexed by run id once)."""
+        return self._memo("by_run", lambda: self.study.trials.set_index("run_id")).loc[run_id]
 
     def best(self) -> str:
         """Run id of the best complete trial (first objective)."""
@@ -128,7 +137,7 @@ def build_sections(ctx: ReportContext) -> list[Section]:
         except Missing as err:
             out.append(Section(name, title, missing=str(err)))
         except Exception as err:  # noqa: BLE001 - an input in an unexpected form: say so, go on
-            msg = f"could not be built ({type(err).__name__}: {err})".splitlines()[0][:300]
+            msg = _one_line(err, "could not be built (", ")")
             warnings.warn(f"report section {name}: {msg}", stacklevel=1)
             out.append(Section(name, title, missing=msg))
     return out

@@ -9,10 +9,11 @@ import numpy as np
 import pandas as pd
 
 from analysis.report import figures
-from analysis.report.collect import GRID_PARAMS
 from analysis.report.sections import Missing, ReportContext, register_section
+from bench.study.config import GRID_AXES
+from bench.study.report import non_dominated
 
-_ROW_KEYS = {"trial", "run_id", "state", "reason", "cell", *GRID_PARAMS}
+_ROW_KEYS = {"trial", "run_id", "state", "reason", "cell", *GRID_AXES}
 _DISTANCE = ("common_morph_fd", "morph_fd")
 _COVERAGE = ("common_coverage", "coverage")
 
@@ -68,7 +69,7 @@ def overview(ctx: ReportContext) -> dict:
     if len(ranked):
         row = ranked.iloc[0].to_dict()
         out["best"] = {"label": trial_label(row), "run_id": row["run_id"],
-                       "settings": {p: row.get(p, "") for p in GRID_PARAMS},
+                       "settings": {p: row.get(p, "") for p in GRID_AXES},
                        "metrics": [(m, fmt(row.get(m)), fmt(row.get(floor_of(m, ranked.columns))))
                                    for m, _ in st.objectives if m in row]}
     return out
@@ -80,19 +81,20 @@ def leaderboard(ctx: ReportContext) -> dict:
     if not len(df):
         raise Missing("the study has no trial runs yet")
     cols = metric_columns(df, ctx.study.objectives)
+    floors = {c: floor_of(c, df.columns) for c in cols}
+    params = [p for p in GRID_AXES if p != "dataset"]
     rows = []
     for _, r in df.iterrows():
         cells = []
         for c in cols:
             v = r.get(c)
-            fl = floor_of(c, df.columns)
+            fl = floors[c]
             cells.append({"text": fmt(v), "sort": "" if v is None or pd.isna(v) else float(v),
                           "floor": fmt(r.get(fl)) if fl else None})
         rows.append({"label": trial_label(r), "trial": r.get("trial"), "state": r["state"],
                      "reason": r.get("reason") or "", "run_id": r["run_id"],
-                     "params": [str(r.get(p, "")) for p in ("pipeline", "gan", "diffaug", "seed")],
-                     "cells": cells})
-    return {"columns": cols, "rows": rows, "params": ["pipeline", "gan", "diffaug", "seed"]}
+                     "params": [str(r.get(p, "")) for p in params], "cells": cells})
+    return {"columns": cols, "rows": rows, "params": params}
 
 
 def _pick(df: pd.DataFrame, names) -> str:
@@ -110,10 +112,12 @@ def pareto(ctx: ReportContext) -> dict:
     if len(df) < 2:
         raise Missing(f"needs at least 2 complete trials with {x} and {y} (have {len(df)})")
     fx, fy = floor_of(x, df.columns), floor_of(y, df.columns)
-    uri = figures.pareto_figure(df[x], df[y], [trial_label(r) for _, r in df.iterrows()], x, y,
+    labels = [trial_label(r) for _, r in df.iterrows()]
+    # lower is better in both columns: the distance, and the coverage negated
+    front = non_dominated(np.column_stack([df[x].to_numpy(float), -df[y].to_numpy(float)]))
+    uri = figures.pareto_figure(df[x], df[y], front, labels, x, y,
                                 df[fx].median() if fx else None, df[fy].median() if fy else None)
-    front = figures.pareto_mask(df[x].to_numpy(float), df[y].to_numpy(float))
-    return {"img": uri, "front": [trial_label(r) for (_, r), f in zip(df.iterrows(), front) if f]}
+    return {"img": uri, "front": [lab for lab, f in zip(labels, front) if f]}
 
 
 def _searched(ctx: ReportContext) -> list[str]:
@@ -137,11 +141,11 @@ def importances(ctx: ReportContext) -> dict:
     df = ctx.study.complete()
     df = df[df[metric].notna()]
     runs = ctx.study.runs
-    table = pd.DataFrame({p: df[p].astype(str) for p in GRID_PARAMS})
-    ops = sorted({op.split("(")[0] for p in table["pipeline"] for op in p.split("|") if op})
-    for op in ops:   # which preprocessing op mattered: its presence as a yes/no parameter
-        table[f"op:{op}"] = [("yes" if op in [o.split("(")[0] for o in p.split("|")] else "no")
-                             for p in table["pipeline"]]
+    table = pd.DataFrame({p: df[p].astype(str) for p in GRID_AXES})
+    used = [{o.split("(")[0] for o in p.split("|")} for p in table["pipeline"]]   # each row's ops
+    for op in sorted(set().union(*used) - {""}):
+        # which preprocessing op mattered: its presence as a yes/no parameter
+        table[f"op:{op}"] = ["yes" if op in u else "no" for u in used]
     for h in _searched(ctx):
         table[h] = [float(runs[r].data.params.get(h, "nan")) for r in df["run_id"]]
     table = table.loc[:, table.nunique() > 1]
@@ -178,9 +182,8 @@ def losses(ctx: ReportContext) -> dict:
     panels: dict = {}
     for _, row in st.trials.iterrows():
         curves = {k: st.history(row["run_id"], k) for k in keys}
-        diverged = is_diverged(row.get("reason") or "")
         panels.setdefault((row.get("pipeline", ""), row.get("gan", "")), []).append(
-            (trial_label(row), curves, True if diverged else None))
+            (trial_label(row), curves, is_diverged(row.get("reason") or "")))
     return {"img": figures.loss_grid(panels, keys), "keys": keys}
 
 

@@ -1,9 +1,8 @@
 """``mitogan compare-sets REAL FAKE``: every metric of FAKE against REAL, with real-vs-real floors."""
 from __future__ import annotations
 
-import sys
-
 import json
+import sys
 from pathlib import Path
 
 from bench.workspace import atomic_write, workspace_dir
@@ -11,9 +10,7 @@ from bench.workspace import atomic_write, workspace_dir
 
 def _run(args) -> int:
     from analysis.compare import compare_arrays, format_table, load_set
-    from analysis.extractors import get_extractor
-
-    from analysis.extractors import absent_notice, available_extractors
+    from analysis.extractors import absent_notice, available_extractors, get_extractor
 
     if "inception-v3-compat" not in available_extractors():
         print(absent_notice(), file=sys.stderr)  # standard FID skipped: say so, never download

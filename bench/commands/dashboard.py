@@ -1,8 +1,6 @@
 """``mitogan dashboard``: optuna-dashboard on a study's storage, bound to 127.0.0.1."""
 from __future__ import annotations
 
-from bench.errors import MitoError
-
 
 def _dashboard(args) -> int:
     from optuna_dashboard import run_server
@@ -13,12 +11,11 @@ def _dashboard(args) -> int:
         from bench.study.config import load_config
         url = load_config(args.config).storage
     url = url or default_storage_url()
-    if url.startswith("journal:") and not url.removeprefix("journal:").strip():
-        raise MitoError("--storage", "journal: needs a path")
+    storage = open_storage(url)
     print(f"optuna-dashboard on http://{args.host}:{args.port} (storage {url}); Ctrl-C to stop",
           flush=True)
     try:
-        run_server(open_storage(url), host=args.host, port=args.port)
+        run_server(storage, host=args.host, port=args.port)
     except KeyboardInterrupt:
         pass
     return 0

@@ -41,12 +41,15 @@ def print_summary(result) -> None:
 
 
 def _run(args) -> int:
-    from analysis.attribution import list_methods
+    from analysis.attribution import DEFAULT_METHODS, list_methods
     from analysis.attribution.run import explain_run
     from bench.errors import MitoError
     from bench.workspace import workspace_dir
 
-    methods = [m.strip() for m in args.methods.split(",") if m.strip()]
+    # the default is filled in here, not in register: importing the methods (torch, captum)
+    # would slow every mitogan command
+    spec = ",".join(DEFAULT_METHODS) if args.methods is None else args.methods
+    methods = [m.strip() for m in spec.split(",") if m.strip()]
     unknown = [m for m in methods if m not in list_methods()]
     if not methods or unknown:
         raise MitoError("--methods", f"unknown method(s) {unknown or '(none given)'} "
@@ -66,7 +69,7 @@ def register(sub) -> None:
     p = sub.add_parser("explain", help="captum attribution of a run's discriminator onto "
                                        "geometric features, against a randomized null")
     p.add_argument("--run", required=True, help="MLflow run id of a training run")
-    p.add_argument("--methods", default="ig,saliency,gradcam,occlusion",
+    p.add_argument("--methods", default=None,
                    help="comma-separated: ig (blurred baseline), ig-black, saliency (SmoothGrad), "
                         "gradcam, occlusion")
     p.add_argument("--frames", type=int, default=64, help="held-out real and generated frames each")

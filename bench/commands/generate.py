@@ -9,12 +9,10 @@ from bench.errors import MitoError
 
 
 def _extractor():
-    """The ``mito-ssl`` feature extractor, or ``(None, reason)`` when it is not installed."""
+    """The ``mito-ssl`` feature extractor, or ``(None, reason)`` when it cannot be built."""
+    from analysis.extractors import get_extractor
     try:
-        from analysis.extractors import get_extractor
         return get_extractor("mito-ssl"), ""
-    except ImportError:
-        return None, "analysis.extractors is absent"
     except Exception as err:  # noqa: BLE001 - a missing/broken extractor only skips Vendi
         return None, f"mito-ssl unavailable ({err})"
 
@@ -29,12 +27,10 @@ def _real_frames(cfg, workspace):
 
 
 def _run(args) -> int:
+    from analysis.diversity import vendi
     from analysis.export import chunk_seed, export_frames, nn_threshold
+    from bench.train import load_generator, sample
     from bench.workspace import workspace_dir
-    try:
-        from bench.train import load_generator, sample
-    except ImportError as err:
-        raise MitoError("bench.train", f"training module unavailable ({err})")
 
     ws = workspace_dir(args.workspace)
     try:
@@ -61,12 +57,9 @@ def _run(args) -> int:
         print(f"dedupe threshold {thr:.4g} = {args.dedupe_quantile:.0%} quantile of held-out→train "
               f"nearest-neighbour distances ({len(held_x)} held-out, {len(train_x)} train frames)")
     if features is not None and train_x is not None:
-        try:
-            from analysis.diversity import vendi
-            sub = np.random.default_rng(args.seed).permutation(len(train_x))[:args.vendi_n]
-            vendi_real = (float(vendi(features(train_x[sub]))), len(sub))
-        except ImportError:
-            pass
+        sub = np.random.default_rng(args.seed).permutation(len(train_x))[:args.vendi_n]
+        sub_feats = train_feats[sub] if train_feats is not None else features(train_x[sub])
+        vendi_real = (float(vendi(sub_feats)), len(sub))
 
     def source(k: int, count: int) -> np.ndarray:
         # a fixed inner batch bounds activation memory whatever --batch is

@@ -12,9 +12,8 @@ from bench.errors import MitoError
 
 EXIT = {"FINISHED": 0, "FAILED": 3, "KILLED": 130}
 # CLI flag → TrainConfig field, for the flags that map one to one
-FIELDS = {"dataset": str, "pipeline": str, "gan": str, "size": int, "steps": int, "seed": int,
-          "batch": int, "latent_dim": int, "width": int, "lr_g": float, "lr_d": float,
-          "n_critic": int, "device": str, "experiment": str}
+FIELDS = ("dataset", "pipeline", "gan", "size", "steps", "seed", "batch", "latent_dim", "width",
+          "lr_g", "lr_d", "n_critic", "device", "experiment")
 
 
 def _kv(text: str) -> tuple[str, object]:

@@ -11,20 +11,14 @@ Usage: ``python bench/perf/explain.py [--frames 100] [--size 64] [--width 32] [-
 from __future__ import annotations
 
 import argparse
-import time
 
 import numpy as np
 import torch
 
 from analysis.attribution.known_answer import render_tubules
 from analysis.attribution.methods import GradCamMethod, IntegratedGradientsMethod, OcclusionMethod
+from bench.perf import timed
 from models import get_variant
-
-
-def timed(fn):
-    t = time.perf_counter()
-    out = fn()
-    return time.perf_counter() - t, out
 
 
 def run_config(D, x, ig_ibs, occ_ppe, batch):

@@ -24,28 +24,25 @@ import cv2
 import numpy as np
 
 from analysis.judge import c2st
+from analysis.validation import HELA_ROIS, HELA_TIF
+from bench.commands.validate import DATA_DIR
 
-HELA = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "hela-mitotracker-movie"
-HELA_ROIS = ["80,100,360,320", "420,100,740,320", "780,100,1080,320"]  # panels A, B, C
 
-
-def sim_frames(n: int, size: int, seed: int, root: Path):
+def sim_frames(n: int, size: int, seed: int):
     """``2n`` simulator frames ``(2n, 1, size, size)`` [0, 1] from ``2n / 4`` movies + movie ids."""
-    import tifffile
-    from preprocessing.simulator import simulate
-    paths = simulate(root / f"sim{seed}", movies=(2 * n + 3) // 4, frames=4,
-                     size_yx=(size, size), seed=seed, progress=False)
+    from preprocessing.simulator import SimParams, allocate_classes
+    from preprocessing.simulator.core import simulate_movie
     frames, ids = [], []
-    for p in paths:
-        stack = tifffile.imread(p).astype(np.float32)  # (T, Y, X)
+    for i, cls in enumerate(allocate_classes(None, (2 * n + 3) // 4, seed)):
+        stack = simulate_movie(cls, SimParams(), 4, (size, size), seed, i)[0].astype(np.float32)
         lo, hi = np.percentile(stack, [1, 99.8])
         frames.append(np.clip((stack - lo) / (hi - lo + 1e-6), 0, 1))
-        ids += [p.stem] * len(stack)
+        ids += [f"movie_{i:03d}"] * len(stack)  # as ``simulate`` names the files
     return np.concatenate(frames)[: 2 * n, None], np.asarray(ids)[: 2 * n]
 
 
-def bench_judge(n: int, size: int, root: Path) -> None:
-    x, ids = sim_frames(n, size, 0, root)  # (2n, 1, S, S)
+def bench_judge(n: int, size: int) -> None:
+    x, ids = sim_frames(n, size, 0)  # (2n, 1, S, S)
     real, fake = x[:n], np.stack([cv2.GaussianBlur(f[0], (0, 0), 0.6)[None] for f in x[n:]])
     times, accs = {}, {}
     for judge in ("logreg-pixels", "cnn"):
@@ -60,8 +57,9 @@ def bench_judge(n: int, size: int, root: Path) -> None:
 
 
 def bench_utility(root: Path, train_steps: int, ssl_steps: int) -> None:
-    if not HELA.is_dir():
-        print(f"utility: skipped, {HELA} is absent (a fresh clone has no ../shared)")
+    hela = DATA_DIR / HELA_TIF
+    if not hela.is_file():
+        print(f"utility: skipped, {hela} is absent (a fresh clone has no ../shared)")
         return
     from analysis.utility import embed, probe_correct, utility_run
     from analysis.extractors.ssl import train_ssl_encoder
@@ -69,8 +67,7 @@ def bench_utility(root: Path, train_steps: int, ssl_steps: int) -> None:
     from bench.train import TrainConfig, train
     from preprocessing.ingest import import_dataset
     ws, uri = root / "ws", f"sqlite:///{root / 'mlflow.db'}"
-    ds = import_dataset([HELA / "Movie28_Actin_inhibitors_gray_TYX.tif"], "hela", ws,
-                        rois=HELA_ROIS, progress=False)
+    ds = import_dataset([hela], "hela", ws, rois=HELA_ROIS, progress=False)
     tracking.ensure_experiment("perf", uri)
     cfg = TrainConfig(dataset="hela", pipeline="normalize|resize", size=64, steps=train_steps,
                       experiment="perf", log_model=False, threads=1)
@@ -104,9 +101,9 @@ def main() -> None:
     ap.add_argument("--ssl-steps", type=int, default=300)
     ap.add_argument("--skip-utility", action="store_true")
     args = ap.parse_args()
-    with tempfile.TemporaryDirectory() as tmp:
-        bench_judge(args.n, args.size, Path(tmp))
-        if not args.skip_utility:
+    bench_judge(args.n, args.size)
+    if not args.skip_utility:
+        with tempfile.TemporaryDirectory() as tmp:
             bench_utility(Path(tmp), args.train_steps, args.ssl_steps)
 
 

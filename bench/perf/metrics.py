@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import tempfile
-import time
 
 import numpy as np
 
@@ -28,6 +27,7 @@ from analysis.extractors import get_extractor
 from analysis.extractors.cache import cached_features
 from analysis.fidelity import fidelity_from_features, fidelity_from_scratch
 from analysis.validation import add_noise
+from bench.perf import timed
 
 
 def real_frames(ws, n_real: int, size: int):
@@ -47,12 +47,6 @@ def fake_frames(real: np.ndarray, n: int, seed: int) -> np.ndarray:
     x = np.rot90(x, k=int(rng.integers(4)), axes=(2, 3))
     x = np.where(rng.random((n, 1, 1, 1)) < 0.5, x[..., ::-1], x)
     return add_noise(np.ascontiguousarray(x), 0.03, seed)
-
-
-def timed(fn):
-    t0 = time.perf_counter()
-    out = fn()
-    return time.perf_counter() - t0, out
 
 
 def main(argv=None) -> None:

@@ -23,6 +23,8 @@ from bench.errors import MitoError
 # after one fixed segmentation, identical for every pipeline, so trials are comparable.
 DEFAULT_OBJECTIVES = [{"metric": "common_morph_fd", "direction": "minimize"},
                       {"metric": "common_coverage", "direction": "maximize"}]
+# The grid axes, in grid order: Optuna parameter names, MLflow run params, report columns.
+GRID_AXES = ("dataset", "pipeline", "gan", "diffaug", "seed")
 
 
 class _Strict(BaseModel):
@@ -114,7 +116,7 @@ class StudyConfig(_Strict):
         if self.pruning.enabled and self.objectives[0].direction != "minimize":
             raise ValueError("pruning reports the common-space morphology distance (lower is "
                              "better): the objective must be minimized")
-        clash = set(self.search.params) & {"dataset", "pipeline", "gan", "diffaug", "seed"}
+        clash = set(self.search.params) & set(GRID_AXES)
         if clash:
             raise ValueError(f"search.params may not redefine grid axes: {sorted(clash)}")
         return self
@@ -140,13 +142,13 @@ class Cell:
 
     @property
     def id(self) -> str:
-        blob = json.dumps([self.dataset, self.pipeline, self.gan, self.diffaug, self.seed])
+        blob = json.dumps(list(self.params().values()))
         tag = hashlib.sha1(blob.encode()).hexdigest()[:8]
         return f"{self.gan}{'+da' if self.diffaug else ''}-s{self.seed}-{tag}-k{self.slot}"
 
     def params(self) -> dict:
-        return {"dataset": self.dataset, "pipeline": self.pipeline, "gan": self.gan,
-                "diffaug": self.diffaug, "seed": self.seed}
+        """The cell's grid point, ``{axis: value}`` in ``GRID_AXES`` order."""
+        return {axis: getattr(self, axis) for axis in GRID_AXES}
 
 
 def cells(cfg: StudyConfig) -> list[Cell]:

@@ -42,9 +42,11 @@ def grid_space(cfg: StudyConfig) -> dict[str, BaseDistribution]:
     return space
 
 
-def cell_params(cfg: StudyConfig, cell: Cell) -> dict:
+def cell_params(cfg: StudyConfig, cell: Cell, space: dict | None = None) -> dict:
+    """The cell's grid parameters and op flags; ``space``: ``grid_space(cfg)`` when the caller
+    has it already (it parses every pipeline)."""
     ops = set(pipeline_ops(cell.pipeline))
-    flags = {k: k[3:] in ops for k in grid_space(cfg) if k.startswith("op_")}
+    flags = {k: k[3:] in ops for k in space or grid_space(cfg) if k.startswith("op_")}
     return {**cell.params(), **flags}
 
 
@@ -151,11 +153,11 @@ def setup_study(cfg: StudyConfig, storage, make_parent_run) -> tuple[optuna.Stud
 def enqueue_missing(cfg: StudyConfig, study: optuna.Study) -> int:
     """Enqueue every cell that has no trial yet; returns how many were enqueued."""
     have = {t.user_attrs.get("cell") for t in study.get_trials(deepcopy=False)}
-    n = 0
+    space, n = grid_space(cfg), 0
     for i, cell in enumerate(cells(cfg)):
         if cell.id in have:
             continue
-        study.enqueue_trial(cell_params(cfg, cell), user_attrs={
+        study.enqueue_trial(cell_params(cfg, cell, space), user_attrs={
             "cell": cell.id, "cell_index": i, "grid_point": cell.id.rsplit("-k", 1)[0],
             "slot": cell.slot})
         n += 1
@@ -174,10 +176,13 @@ def claim(study: optuna.Study) -> optuna.Trial | None:
     return None
 
 
-def final_trials(study: optuna.Study) -> dict[str, optuna.trial.FrozenTrial]:
-    """The trial that stands for each cell: its latest one that ended (retries supersede)."""
+def final_trials(study: optuna.Study, trials: list | None = None) -> dict[str, optuna.trial.FrozenTrial]:
+    """The trial that stands for each cell: its latest one that ended (retries supersede).
+
+    ``trials``: the study's trials, when the caller has fetched them already.
+    """
     out = {}
-    for t in study.get_trials(deepcopy=False):
+    for t in study.get_trials(deepcopy=False) if trials is None else trials:
         cell = t.user_attrs.get("cell")
         if cell and t.state.is_finished() and (cell not in out or t.number > out[cell].number):
             out[cell] = t
@@ -185,10 +190,14 @@ def final_trials(study: optuna.Study) -> dict[str, optuna.trial.FrozenTrial]:
 
 
 def progress(study: optuna.Study) -> dict[str, int]:
-    """Counts of cells done and of trials waiting/running (for progress bars and the end test)."""
+    """Counts of cells done and of trials waiting/running (for progress bars and the end test).
+
+    Called every second while a study runs, so the trials are fetched once: a cell is done
+    when it has a finished trial and no waiting or running one (a retry is not done yet).
+    """
     trials = study.get_trials(deepcopy=False)
     waiting = sum(t.state == TrialState.WAITING for t in trials)
     running = sum(t.state == TrialState.RUNNING for t in trials)
-    done = sum(1 for c, t in final_trials(study).items()
-               if not any(u.user_attrs.get("cell") == c and not u.state.is_finished() for u in trials))
+    busy = {t.user_attrs.get("cell") for t in trials if not t.state.is_finished()}
+    done = sum(cell not in busy for cell in final_trials(study, trials))
     return {"done": done, "waiting": waiting, "running": running}

@@ -18,7 +18,7 @@ import numpy as np  # noqa: E402
 import optuna  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from bench.study.config import StudyConfig  # noqa: E402
+from bench.study.config import GRID_AXES, StudyConfig  # noqa: E402
 from bench.study.grid import final_trials, grid_space, search_space  # noqa: E402
 from bench.workspace import atomic_write  # noqa: E402
 
@@ -30,7 +30,7 @@ def leaderboard(cfg: StudyConfig, study: optuna.Study) -> pd.DataFrame:
     rows = []
     for cell, t in final_trials(study).items():
         row = {"trial": t.number, "cell": cell, "state": t.state.name,
-               **{k: t.params.get(k) for k in ("dataset", "pipeline", "gan", "diffaug", "seed")},
+               **{k: t.params.get(k) for k in GRID_AXES},
                **{k: t.params.get(k) for k in search_space(cfg)}}
         metrics = t.user_attrs.get("metrics", {})
         for i, o in enumerate(cfg.objectives):
@@ -50,6 +50,12 @@ def leaderboard(cfg: StudyConfig, study: optuna.Study) -> pd.DataFrame:
                           na_position="last").reset_index(drop=True)
 
 
+def non_dominated(v: np.ndarray) -> np.ndarray:
+    """Mask of the rows of ``v`` (N, k), lower is better in every column, that no other row
+    dominates (no worse in every column and better in one): the Pareto front."""
+    return np.array([not ((v <= p).all(1) & (v < p).any(1)).any() for p in v], dtype=bool)
+
+
 def pareto_ranks(df: pd.DataFrame, cfg: StudyConfig) -> np.ndarray:
     """Non-dominated sorting rank (1 = Pareto front); trials without values get no rank (NaN)."""
     sign = np.array([1.0 if o.direction == "minimize" else -1.0 for o in cfg.objectives])
@@ -58,10 +64,9 @@ def pareto_ranks(df: pd.DataFrame, cfg: StudyConfig) -> np.ndarray:
     left = np.flatnonzero(np.isfinite(v).all(axis=1))
     rank = 1
     while left.size:
-        sub = v[left]
-        dominated = np.array([((sub <= p).all(1) & (sub < p).any(1)).any() for p in sub])
-        ranks[left[~dominated]] = rank
-        left, rank = left[dominated], rank + 1
+        front = non_dominated(v[left])
+        ranks[left[front]] = rank
+        left, rank = left[~front], rank + 1
     return ranks
 
 

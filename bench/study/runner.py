@@ -102,7 +102,7 @@ def connect(cfg: StudyConfig, target: Target):
     study, _ = grid.setup_study(cfg, storage, lambda: runs.create_parent_run(
         cfg, target.tracking_uri, exp_id, target.storage_url))
     ctx = StudyContext(cfg, target.workspace, target.tracking_uri,
-                       study.user_attrs["mlflow_parent_run_id"])
+                       study.user_attrs["mlflow_parent_run_id"], exp_id)
     return storage, study, ctx
 
 

@@ -12,18 +12,14 @@ from pathlib import Path
 
 import optuna
 from mlflow.entities import Param, RunTag
+
 from bench.study.config import Cell, StudyConfig
-
-
-def client(uri: str):
-    from bench.tracking import client as tracking_client
-    return tracking_client(uri)
+from bench.tracking import client, provenance
 
 
 def create_parent_run(cfg: StudyConfig, uri: str, experiment_id: str, storage_url: str) -> str:
     """The study's parent run (RUNNING until the study completes); returns its id."""
     from bench.study.storage import _redact
-    from bench.tracking import provenance
     c = client(uri)
     run = c.create_run(experiment_id, run_name=f"study {cfg.name}",
                        tags={"mitogan.study": cfg.name, "mitogan.role": "study"})
@@ -50,11 +46,10 @@ def set_parent_status(uri: str, run_id: str, status: str) -> None:
         c.set_terminated(run_id, status=status)
 
 
-def _runs_of(ctx, filter_extra: str = "") -> list:
-    c = client(ctx.tracking_uri)
-    exp = c.get_run(ctx.parent_run_id).info.experiment_id
+def _runs_of(c, ctx, filter_extra: str = "") -> list:
+    """The study's runs in its experiment (``ctx.experiment_id``), narrowed by ``filter_extra``."""
     flt = f"tags.`mitogan.study` = '{ctx.cfg.name}'" + filter_extra
-    return c.search_runs([exp], filter_string=flt, max_results=5000)
+    return c.search_runs([ctx.experiment_id], filter_string=flt, max_results=5000)
 
 
 def tag_trial_runs(ctx, number: int, cell: Cell, state: str, reason: str | None,
@@ -63,7 +58,7 @@ def tag_trial_runs(ctx, number: int, cell: Cell, state: str, reason: str | None,
     c = client(ctx.tracking_uri)
     tags = [RunTag("mitogan.state", state)] + ([RunTag("failure_reason", reason[:5000])] if reason else [])
     tags += [RunTag(f"objective.{o.metric}", f"{v:.6g}") for o, v in zip(ctx.cfg.objectives, values or [])]
-    for run in _runs_of(ctx, f" and tags.`mitogan.trial_key` = '{ctx.cfg.name}:{number}'"):
+    for run in _runs_of(c, ctx, f" and tags.`mitogan.trial_key` = '{ctx.cfg.name}:{number}'"):
         rid = run.info.run_id
         c.log_batch(rid, tags=tags)
         if run.info.status == "RUNNING":
@@ -74,7 +69,7 @@ def close_orphan_runs(ctx, study: optuna.Study) -> int:
     """Close child runs left RUNNING by a worker that died (its trial already failed/re-queued)."""
     finished = {t.number: t for t in study.get_trials(deepcopy=False) if t.state.is_finished()}
     c, n = client(ctx.tracking_uri), 0
-    for run in _runs_of(ctx, " and attributes.status = 'RUNNING'"):
+    for run in _runs_of(c, ctx, " and attributes.status = 'RUNNING'"):
         number = run.data.tags.get("mitogan.trial")
         if number is None or int(number) not in finished:
             continue

@@ -58,6 +58,8 @@ def default_storage_url(root: Path = DEFAULT_ROOT) -> str:
 def open_storage(url: str, heartbeat_s: int = 30) -> optuna.storages.BaseStorage:
     """The Optuna storage behind ``url`` (see the module docstring for the accepted forms)."""
     if url.startswith("journal:") or url.endswith((".journal", ".log")):
+        if not url.removeprefix("journal:").strip():  # a blank path names no journal file
+            raise MitoError("--storage", "journal: needs a path")
         path = Path(url.removeprefix("journal:")).expanduser().resolve()
         path.parent.mkdir(parents=True, exist_ok=True)
         return JournalStorage(JournalFileBackend(str(path), lock_obj=JournalFileOpenLock(str(path))))

@@ -26,6 +26,7 @@ class StudyContext:
     workspace: Path
     tracking_uri: str
     parent_run_id: str
+    experiment_id: str | None = None   # the parent run's MLflow experiment (``runs`` searches it)
 
 
 @dataclass
@@ -59,9 +60,10 @@ def train_config(cfg: StudyConfig, cell: Cell, hyper: dict):
 
 
 def trial_tags(ctx: StudyContext, trial_number: int, cell: Cell) -> dict[str, str]:
+    """The child run's study tags (``train`` adds ``mlflow.parentRunId`` from ``parent_run_id``)."""
     return {"mitogan.study": ctx.cfg.name, "mitogan.trial": str(trial_number),
             "mitogan.trial_key": f"{ctx.cfg.name}:{trial_number}", "mitogan.cell": cell.id,
-            "mlflow.parentRunId": ctx.parent_run_id, "parent_run_id": ctx.parent_run_id}
+            "parent_run_id": ctx.parent_run_id}
 
 
 def _reference_table(ctx: StudyContext, cfg):
@@ -105,7 +107,8 @@ def run_cell(cell: Cell, trial: optuna.Trial, ctx: StudyContext) -> Outcome:
     from analysis.evaluate import evaluate_run
     from bench.train import train
     params = suggest(trial, ctx.cfg)
-    assert {k: params[k] for k in cell_params(ctx.cfg, cell)} == cell_params(ctx.cfg, cell)
+    fixed = cell_params(ctx.cfg, cell)
+    assert {k: params[k] for k in fixed} == fixed
     hyper = {k: params[k] for k in search_space(ctx.cfg)}
     cfg = train_config(ctx.cfg, cell, hyper)
     on_step = pruning_callback(ctx, trial, cell, cfg) if ctx.cfg.pruning.enabled else None

@@ -73,15 +73,14 @@ def run_one(study: optuna.Study, storage, trial: optuna.Trial, ctx: StudyContext
         raise
 
 
-def worker_loop(study: optuna.Study, storage, ctx: StudyContext, *, on_trial=None,
-                max_trials: int | None = None) -> int:
+def worker_loop(study: optuna.Study, storage, ctx: StudyContext, *, on_trial=None) -> int:
     """Claim and run queued trials until none is waiting or running anywhere; returns how many
     this worker ran. It waits while other workers still run trials, because a trial whose worker
     dies (SIGKILL, lost machine) is re-queued after its heartbeat goes stale and must be redone.
     """
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     n = 0
-    while max_trials is None or n < max_trials:
+    while True:
         retry_lost_trials(study)
         runs.close_orphan_runs(ctx, study)
         trial = grid.claim(study)
@@ -94,4 +93,3 @@ def worker_loop(study: optuna.Study, storage, ctx: StudyContext, *, on_trial=Non
         n += 1
         if on_trial:
             on_trial(trial.number, out)
-    return n
