@@ -19,78 +19,16 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
 import torch
-from pydantic import BaseModel, ConfigDict, Field, field_validator
 from tqdm import tqdm
 
 from bench import tracking
+from bench.config import TrainConfig
 from bench.errors import MitoError
-from models import get_variant, list_variants
-from models.backbones import SIZES, Generator
+from bench.runs import CKPT_DIR, fetch_checkpoint, run_split
+from models import get_variant
+from models.sampling import generate
 from models.trainer import Batches, GANTrainer
-
-CKPT_DIR = "checkpoints"
-
-
-class TrainConfig(BaseModel):
-    """Everything that determines a training run (logged whole as the run's params)."""
-
-    model_config = ConfigDict(extra="forbid")
-    dataset: str
-    pipeline: str = "normalize|resize"
-    gan: str = "dcgan"
-    gan_options: dict = {}          # the variant's own options, e.g. {"gp_lambda": 10}
-    size: int = 64                  # px (32, 64 or 128)
-    steps: int = Field(2000, ge=1)  # generator updates
-    seed: int = 0                   # weights, latents, batches and the train/held-out split
-    batch: int = Field(64, ge=1)
-    diffaug: bool = False
-    ema: bool = False
-    ema_decay: float = Field(0.999, gt=0, lt=1)
-    latent_dim: int = Field(128, ge=1)
-    width: int = Field(64, ge=4)
-    lr_g: float | None = Field(None, gt=0)  # None → the variant's default (resolved before logging)
-    lr_d: float | None = Field(None, gt=0)
-    n_critic: int | None = Field(None, ge=1)
-    device: str = "auto"            # auto | cpu | cuda[:i]
-    experiment: str = "mitogan"
-    heldout_fraction: float = Field(0.25, ge=0, lt=1)
-    log_every: int = Field(10, ge=1)
-    log_batch: int = Field(200, ge=1)
-    sample_every: int = Field(500, ge=1)
-    n_grid: int = Field(64, ge=1)   # images in each sample grid (fixed latents)
-    ckpt_every: int = Field(500, ge=1)
-    eval_every: int = Field(0, ge=0)  # on_step(step, G) every k steps; 0 = never
-    saturation_steps: int = Field(200, ge=1)
-    threads: int | None = Field(None, ge=1)
-    channels_last: bool = False
-    fused: bool | None = None       # fused Adam kernels (None: PyTorch's choice)
-    log_model: bool = True          # the final generator as an MLflow model
-
-    @field_validator("gan")
-    @classmethod
-    def _known_gan(cls, v):
-        if v not in list_variants():
-            raise ValueError(f"unknown GAN variant {v!r} (choose from {', '.join(list_variants())})")
-        return v
-
-    @field_validator("size")
-    @classmethod
-    def _size(cls, v):
-        if v not in SIZES:
-            raise ValueError(f"{v} px is not supported (choose from {SIZES})")
-        return v
-
-    def resolved(self) -> "TrainConfig":
-        """Defaults of the variant spelled out (learning rates, n_critic, options, pipeline)."""
-        from preprocessing.pipeline import Pipeline
-        v = get_variant(self.gan, **self.gan_options)
-        return self.model_copy(update={
-            "lr_g": self.lr_g or v.lr_g, "lr_d": self.lr_d or v.lr_d,
-            "n_critic": self.n_critic or v.n_critic,
-            "gan_options": {k: getattr(v, k) for k in v.options},
-            "pipeline": Pipeline.parse(self.pipeline).canonical()})
 
 
 @dataclass
@@ -114,68 +52,6 @@ def resolve_device(name: str) -> torch.device:
         return torch.device(name)
     except RuntimeError as err:
         raise MitoError("--device", f"bad device {name!r} ({err})") from None
-
-
-def sample(G: torch.nn.Module, n: int, seed: int, batch: int = 256) -> np.ndarray:
-    """``n`` images ``(n, 1, S, S)`` float32 in [0, 1] from latents drawn with ``seed``.
-
-    Uses its own RNG (the global one is untouched) and restores ``G``'s train/eval mode; the
-    latents are drawn on the CPU, so a seed gives the same images on any device.
-    """
-    z = torch.randn(n, G.latent_dim, generator=torch.Generator().manual_seed(int(seed)))  # (n, latent)
-    return generate(G, z, batch)
-
-
-@torch.no_grad()
-def generate(G: torch.nn.Module, z: torch.Tensor, batch: int = 256) -> np.ndarray:
-    """``G`` in eval mode on latents ``z (n, latent)`` → ``(n, 1, S, S)`` float32 in [0, 1]."""
-    was_training, dev = G.training, next(G.parameters()).device
-    G.eval()
-    try:
-        out = [G(z[i:i + batch].to(dev)).float().cpu() for i in range(0, len(z), batch)]
-    finally:
-        G.train(was_training)
-    return ((torch.cat(out) + 1) / 2).clamp_(0, 1).numpy()
-
-
-def load_generator(run_id: str, tracking_uri: str | None = None, prefer_ema: bool = True):
-    """The generator of a run (EMA weights when kept and ``prefer_ema``), in eval mode on the CPU.
-
-    Returns ``(G, TrainConfig)``; ``MitoError`` when the run or its weights are missing.
-    """
-    c = tracking.client(tracking_uri)
-    tracking.get_run(c, run_id)
-    cfg, weights = fetch_checkpoint(
-        c, run_id, "generator.pt", f"run {run_id}", "has no config.json / checkpoints/generator.pt "
-        "(not a mitogan training run, or it stopped before its first checkpoint)", weights_only=True)
-    G = Generator(cfg.size, cfg.latent_dim, cfg.width)
-    G.load_state_dict(weights["EMA"] if prefer_ema and weights["EMA"] is not None else weights["G"])
-    return G.eval(), cfg
-
-
-def fetch_checkpoint(c, run_id: str, ckpt_name: str, where: str, why: str, *,
-                     weights_only: bool):
-    """``(TrainConfig, state)``: a run's ``config.json`` and ``checkpoints/<ckpt_name>`` loaded
-    on the CPU; ``MitoError(where, why)`` when either is missing."""
-    with tempfile.TemporaryDirectory(prefix="mitogan-ckpt-") as tmp:
-        cfg_path = tracking.download(c, run_id, "config.json", Path(tmp))
-        ckpt_path = tracking.download(c, run_id, f"{CKPT_DIR}/{ckpt_name}", Path(tmp))
-        if cfg_path is None or ckpt_path is None:
-            raise MitoError(where, why)
-        cfg = TrainConfig(**json.loads(cfg_path.read_text()))
-        return cfg, torch.load(ckpt_path, map_location="cpu", weights_only=weights_only)
-
-
-def run_split(cfg: TrainConfig, workspace=None, *, pipeline: str | None = None, dataset=None,
-              progress: bool = True):
-    """A run's real frames split by movie exactly as training split them: ``(train, heldout)``
-    :class:`~preprocessing.pipeline.Prepared` sets, through the run's own pipeline (or
-    ``pipeline``, e.g. the common one). ``dataset``: the already loaded ``cfg.dataset``."""
-    from preprocessing.dataset import Dataset
-    from preprocessing.pipeline import prepare_split
-    ds = dataset or Dataset.load(cfg.dataset, workspace)
-    return prepare_split(ds, pipeline or cfg.pipeline, cfg.size, workspace, progress=progress,
-                         heldout_fraction=cfg.heldout_fraction, seed=cfg.seed)
 
 
 class _StopFlag:
