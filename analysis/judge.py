@@ -24,7 +24,6 @@ Classifiers are a small registry in :mod:`analysis.judge_models` (``get_judge`` 
 """
 from __future__ import annotations
 
-
 import numpy as np
 from scipy.stats import binomtest
 
@@ -176,23 +175,6 @@ def movie_blocks(movie_ids: np.ndarray, frame_index: np.ndarray, blocks: int) ->
     return out.astype(str)
 
 
-def run_inputs(run_id: str, *, workspace=None, tracking_uri: str | None = None):
-    """A training run's generator and its real frames, split by movie as the run split them.
-
-    Returns ``(G, cfg, ds, prep, is_held)``: the generator (eval mode, CPU), its ``TrainConfig``,
-    the ``Dataset``, the data set processed by the run's pipeline at the run's size (``Prepared``,
-    ``.x`` (N, 1, S, S) float32 [0, 1]) and ``is_held`` (N,) bool: frame of a held-out movie.
-    """
-    from bench.train import load_generator
-    from preprocessing.dataset import Dataset
-    from preprocessing.pipeline import prepare
-    G, cfg = load_generator(run_id, tracking_uri=tracking_uri)
-    ds = Dataset.load(cfg.dataset, workspace)
-    prep = prepare(ds, cfg.pipeline, cfg.size, workspace)
-    _, held = ds.split(cfg.heldout_fraction, cfg.seed)
-    return G, cfg, ds, prep, np.isin(prep.movie_ids, held)
-
-
 def which_is_real_figure(real: np.ndarray, fake: np.ndarray, result: dict, path, k: int = 8):
     """Save the "Which image is real?" grid: real frames, then the generated frames the judge
     found most real and most fake, each titled with its out-of-fold P(generated)."""
@@ -220,43 +202,3 @@ def which_is_real_figure(real: np.ndarray, fake: np.ndarray, result: dict, path,
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
-
-
-def judge_run(run_id: str, *, workspace=None, tracking_uri: str | None = None,
-              n_samples: int | None = None, folds: int = 5, seed: int = 0, judge: str = "cnn",
-              n_perm: int = 0, log: bool = True) -> dict:
-    """C2ST of a training run's generator against its held-out real frames, with the real floor.
-
-    Generates ``n_samples`` frames (default: as many as held-out frames), runs
-    ``c2st(heldout, generated)`` and the floor ``c2st(train, heldout)``; with ``log`` logs
-    ``c2st_acc``, ``c2st_acc_ci_low``, ``c2st_acc_ci_high``, ``c2st_p``, ``c2st_floor`` (+ CI)
-    to the run, and ``judge/which_is_real.png`` + ``judge/c2st.json`` as artifacts.
-    Returns those metrics as a flat dict (plus ``c2st_n_real``, ``c2st_n_fake``).
-    """
-    import json
-    from bench.train import sample
-    G, _, _, prep, is_held = run_inputs(run_id, workspace=workspace, tracking_uri=tracking_uri)
-    if not is_held.any():
-        raise MitoError(f"run {run_id}", "has no held-out real frames (heldout_fraction 0): "
-                        "the judge needs frames the generator never saw")
-    train, held = prep.subset(~is_held), prep.subset(is_held)
-    fake = sample(G, n_samples or len(held.x), seed=seed)  # (M, 1, S, S)
-    g_train, g_held = (movie_blocks(p.movie_ids, p.frame_index, folds) for p in (train, held))
-    res = c2st(held.x, fake, folds=folds, seed=seed, judge=judge, n_perm=n_perm, real_groups=g_held)
-    floor = c2st(train.x, held.x, folds=folds, seed=seed, judge=judge, real_groups=g_train,
-                 fake_groups=g_held)
-    out = {"c2st_acc": res["acc"], "c2st_acc_ci_low": res["ci_low"],
-           "c2st_acc_ci_high": res["ci_high"], "c2st_p": res["p"], "c2st_floor": floor["acc"],
-           "c2st_floor_ci_low": floor["ci_low"], "c2st_floor_ci_high": floor["ci_high"]}
-    if res["p_perm"] is not None:
-        out["c2st_p_perm"] = res["p_perm"]
-    out.update(c2st_n_real=int(res["n_per_class"]), c2st_n_fake=int(len(fake)))
-    if log:
-        def write(folder):
-            which_is_real_figure(held.x, fake, res, folder / "which_is_real.png")
-            summary = {k: v for k, v in res.items() if not isinstance(v, np.ndarray)}
-            summary["floor"] = {k: v for k, v in floor.items() if not isinstance(v, np.ndarray)}
-            (folder / "c2st.json").write_text(json.dumps(summary, indent=1))
-        from bench.tracking import log_to_run
-        log_to_run(run_id, tracking_uri, out, "judge", write)
-    return out

@@ -72,7 +72,7 @@ def frame_stats(img: np.ndarray, valid: np.ndarray, black: float, um_per_px: flo
 def real_panels(every: int):
     """[(name, frames (T, Y, X) float32 [0, 1], valid (Y, X) bool, µm/px)] of the HeLa panels."""
     import tifffile
-    from analysis.validation import HELA_ROIS, HELA_TIF  # lazy: it imports torch
+    from analysis.metrics.known_answers import HELA_ROIS, HELA_TIF  # lazy: it imports torch
     path = DATA_DIR / HELA_TIF
     if not path.is_file():
         raise MitoError(path, "real HeLa movie absent (../shared/data is not part of a fresh clone)")

@@ -39,6 +39,19 @@ def _fmt(v) -> str:
     return repr(round(v, 10)) if isinstance(v, float) else str(v)
 
 
+OP_FLAG = "op_"  # an op-presence flag ``op_<name>`` (study parameter, report column): the one spelling
+
+
+def op_flag(name: str) -> str:
+    """The flag saying whether a pipeline uses op ``name``."""
+    return OP_FLAG + name
+
+
+def flagged_op(key: str) -> str | None:
+    """The op an ``op_<name>`` flag is about; ``None`` when ``key`` is not an op flag."""
+    return key[len(OP_FLAG):] if key.startswith(OP_FLAG) else None
+
+
 @dataclass(frozen=True)
 class Pipeline:
     steps: tuple  # ((op name, {param: value}), ...) with every parameter resolved
@@ -83,9 +96,13 @@ class Pipeline:
         return "|".join(f"{n}({','.join(f'{k}={_fmt(v)}' for k, v in sorted(p.items()))})"
                         for n, p in self.steps)
 
+    def ops(self) -> list[str]:
+        """Op names in order (``["register", "normalize", "nlm", "resize"]``)."""
+        return [n for n, _ in self.steps]
+
     def short(self) -> str:
         """Op names only, for labels (``register|normalize|nlm|resize``)."""
-        return "|".join(n for n, _ in self.steps)
+        return "|".join(self.ops())
 
     def key(self, data_hash: str, size: int) -> str:
         versions = [get_op(n).version for n, _ in self.steps]

@@ -143,7 +143,8 @@ def tracked_run(tmp_path_factory):
     """A real (tiny) training run on tubule movies in a SQLite MLflow store."""
     import tifffile
     from bench import tracking
-    from bench.train import TrainConfig, train
+    from bench.config import TrainConfig
+    from bench.train import train
     from preprocessing.ingest import import_dataset
 
     root = tmp_path_factory.mktemp("explain")

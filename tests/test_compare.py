@@ -8,11 +8,13 @@ import numpy as np
 import pytest
 import torch
 
-from analysis.compare import (FLOOR_SPLITS, compare_arrays, floor_halves, halves_by_movie, knn_groups, load_set,
-                              metric_suite, morph_sample, ndb_bins, standardize)
+from analysis.metrics.builtin import standardize
+from analysis.metrics.sets import load_set
+from analysis.metrics.splits import FLOOR_SPLITS, floor_halves, halves_by_movie, knn_groups, morph_sample, ndb_bins
+from analysis.metrics.suite import compare_arrays, metric_suite
 from analysis.extractors import get_extractor
 from analysis.fidelity import fidelity_from_scratch
-from analysis.validation import add_noise, blur, simulated_frames
+from analysis.metrics.known_answers import add_noise, blur, simulated_frames
 from bench.cli import main
 from bench.errors import MitoError
 

@@ -7,11 +7,12 @@ import json
 import pytest
 import torch
 
-from analysis.evaluate import evaluate_run
-from analysis.validation import simulated_frames
+from bench.jobs.evaluate import evaluate_run
+from analysis.metrics.known_answers import simulated_frames
 from bench import tracking
 from bench.cli import main
-from bench.train import TrainConfig, train
+from bench.config import TrainConfig
+from bench.train import train
 
 torch.set_num_threads(1)
 

@@ -8,8 +8,10 @@ import numpy as np
 import pytest
 
 from analysis.export import chunk_seed, export_frames, nn_threshold, read_frame
-import bench.train as train_mod
+from bench.config import TrainConfig
 from bench.errors import MitoError
+from bench.train import train
+from models.sampling import sample
 from tests.conftest import cells_dataset
 
 
@@ -27,7 +29,7 @@ def source_of(G, seed, calls=None, fail_at=None):
             calls.append(k)
         if k == fail_at:
             raise KeyboardInterrupt
-        return train_mod.sample(G, count, seed=chunk_seed(seed, k), batch=count)
+        return sample(G, count, seed=chunk_seed(seed, k), batch=count)
     return source
 
 
@@ -45,7 +47,7 @@ def test_count_uint16_determinism_and_resume(G, tmp_path):
     assert man["files"] == sorted(fa)
     img = read_frame(tmp_path / "a" / "frame_000017.png")
     assert img.dtype == np.uint16 and img.shape == (32, 32)
-    ref = train_mod.sample(G, 16, seed=chunk_seed(7, 1), batch=16)[1, 0]   # frame 17 = chunk 1, #1
+    ref = sample(G, 16, seed=chunk_seed(7, 1), batch=16)[1, 0]   # frame 17 = chunk 1, #1
     assert np.abs(img / 65535.0 - ref).max() <= 0.5 / 65535 + 1e-6         # no 8-bit rounding
     c = export_frames(source_of(G, 8), 50, tmp_path / "c", seed=8, batch=16, progress=False)
     assert c.count == 50 and files_of(tmp_path / "c") != fa                  # another seed differs
@@ -88,11 +90,11 @@ def test_dedupe_removes_planted_duplicates(G, tmp_path):
     from analysis.export import _min_dist
     from analysis.extractors import get_extractor
     ext = get_extractor("mito-ssl")
-    base = train_mod.sample(G, 48, seed=3)                     # (48, 1, 32, 32) distinct frames
+    base = sample(G, 48, seed=3)                     # (48, 1, 32, 32) distinct frames
     frames = base.copy()
     frames[5] = frames[2]                                      # duplicate within chunk 0
     frames[20] = frames[1]                                     # duplicate across chunks
-    train = np.concatenate([base[[33, 40]], train_mod.sample(G, 6, seed=99)])  # copies of 33, 40
+    train = np.concatenate([base[[33, 40]], sample(G, 6, seed=99)])  # copies of 33, 40
     feats = ext.features(base)
     d = np.sqrt(((feats[:, None] - feats[None]) ** 2).sum(-1)) + np.eye(len(feats)) * 1e9
     natural = min(d.min(), _min_dist(np.delete(feats, [33, 40], 0), ext.features(train)).min())
@@ -119,9 +121,9 @@ def test_cli_generate_from_a_trained_run(tmp_path, workspace, capsys):
     from bench.cli import main
     ds = cells_dataset(tmp_path, workspace)
     uri = f"sqlite:///{tmp_path / 'mlruns' / 'mlflow.db'}"
-    cfg = train_mod.TrainConfig(dataset="cells", size=32, steps=4, batch=8, width=8, latent_dim=16,
+    cfg = TrainConfig(dataset="cells", size=32, steps=4, batch=8, width=8, latent_dim=16,
                                 device="cpu", log_model=False)
-    run = train_mod.train(cfg, workspace=workspace, tracking_uri=uri, progress=False)
+    run = train(cfg, workspace=workspace, tracking_uri=uri, progress=False)
     assert run.status == "FINISHED"
     outs = []
     for name in ("g1", "g2"):

@@ -14,7 +14,7 @@ import pytest
 import torch
 
 from analysis.judge import c2st, get_judge, list_judges, movie_blocks
-from analysis.utility import probe_split, utility
+from analysis.downstream import probe_split, utility
 from bench.commands.utility import parse_labels, parse_ratios
 from bench.errors import MitoError
 
@@ -159,7 +159,8 @@ def test_judge_and_utility_commands_on_a_training_run(sim, tmp_path, capsys):
     """A real (tiny) training run: both commands log their metrics and artifacts to it."""
     from bench import tracking
     from bench.cli import main as cli
-    from bench.train import TrainConfig, train
+    from bench.config import TrainConfig
+    from bench.train import train
     uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
     tracking.ensure_experiment("t", uri)
     cfg = TrainConfig(dataset="sim", pipeline="normalize|resize", size=SIZE, steps=2, batch=8,
@@ -176,7 +177,7 @@ def test_judge_and_utility_commands_on_a_training_run(sim, tmp_path, capsys):
     c = tracking.client(uri)
     metrics = c.get_run(run_id).data.metrics
     assert metrics["c2st_acc"] > 0.9  # two generator steps: noise, recognised at once
-    assert 0 <= metrics["c2st_floor"] <= 1 and "utility_gain_2x" in metrics
+    assert 0 <= metrics["floor_c2st_acc"] <= 1 and "utility_gain_2x" in metrics
     arts = {a.path for d in ("judge", "utility") for a in c.list_artifacts(run_id, d)}
     assert {"judge/which_is_real.png", "judge/c2st.json", "utility/utility.json"} <= arts
     assert cli([*ws, "judge", "--run", "f" * 32, "--tracking-uri", uri]) == 2

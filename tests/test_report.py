@@ -43,7 +43,7 @@ def study(tmp_path_factory):
     tiny_study(tmp / "tiny.yaml", "tiny", pipelines=["normalize|resize"], tracking_uri=uri,
                storage=f"journal:{tmp / 'mlruns' / 'optuna.journal'}")
     assert main(["--workspace", str(ws), "study", "--config", str(tmp / "tiny.yaml")]) == 0
-    from analysis.report import build_report
+    from bench.jobs.report import build_report
     res = build_report("tiny", tmp / "report", tracking_uri=uri, workspace=ws)
     return {"res": res, "uri": uri, "tmp": tmp, "ws": ws}
 

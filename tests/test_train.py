@@ -17,7 +17,10 @@ import models
 from bench import tracking
 from bench.cli import main as cli
 from bench.errors import MitoError
-from bench.train import TrainConfig, load_generator, sample, train
+from bench.config import TrainConfig
+from bench.runs import load_generator
+from bench.train import train
+from models.sampling import sample
 from tests.conftest import cells_dataset
 
 torch.set_num_threads(1)

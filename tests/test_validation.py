@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from analysis.extractors import get_extractor
-from analysis.validation import Validator, add_noise, blur, format_checks, simulated_frames
+from analysis.metrics.known_answers import Validator, add_noise, blur, format_checks, simulated_frames
 
 CHECKS = ["real_vs_real", "blur", "noise", "drop_class", "repeat_k", "memorization", "class_shift"]
 

@@ -15,7 +15,7 @@ from captum.attr import (IntegratedGradients, LayerAttribution, LayerGradCam, No
                          Occlusion, Saliency)
 from torch import nn
 
-from analysis.extractors.ssl import gaussian_blur as ssl_blur
+from analysis.degradations import gaussian_blur as _blur
 from bench.errors import MitoError
 from bench.registry import Registry
 
@@ -25,10 +25,10 @@ BLUR_SIGMA_FRACTION = 1 / 8  # blurred baseline: sigma = size / 8 keeps intensit
 def gaussian_blur(x: torch.Tensor, sigma_px: float) -> torch.Tensor:
     """Separable Gaussian blur of ``(N, 1, H, W)`` with reflect padding (same shape out).
 
-    :func:`analysis.extractors.ssl.gaussian_blur` with radius ``round(3 * sigma_px)`` instead of its
+    :func:`analysis.degradations.gaussian_blur` with radius ``round(3 * sigma_px)`` instead of its
     ceil: the attribution baselines and causal-check blurs keep the kernels they were tuned with.
     """
-    return ssl_blur(x, sigma_px, radius=max(1, int(round(3 * sigma_px))))
+    return _blur(x, sigma_px, radius=max(1, int(round(3 * sigma_px))))
 
 
 def blurred_baseline(x: torch.Tensor) -> torch.Tensor:

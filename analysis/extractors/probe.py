@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from analysis.utility import probe_correct
+from analysis.downstream import probe_correct
 from bench.errors import MitoError
 
 

@@ -19,6 +19,7 @@ import torch.nn.functional as F
 from torch import nn
 from tqdm import tqdm
 
+from analysis.degradations import gaussian_blur
 from bench.errors import MitoError
 
 
@@ -49,28 +50,6 @@ class SSLEncoder(nn.Module):
                               align_corners=False)
         h = self.body(x * 2.0 - 1.0)  # (N, 8w, size/16, size/16)
         return h.mean(dim=(2, 3))  # (N, 8w)
-
-
-def gaussian_blur(x: torch.Tensor, sigma_px: float, radius: int | None = None) -> torch.Tensor:
-    """Separable Gaussian blur of ``(N, 1, H, W)`` with reflect padding (same shape out).
-
-    Parameters
-    ----------
-    sigma_px : float
-        Standard deviation of the Gaussian, in pixels.
-    radius : int, optional
-        Kernel half-width in pixels; default ``ceil(3 * sigma_px)`` (at least 1). The kernel is
-        normalised to sum 1 at this radius, then cut to ``size - 1`` on frames too small for it.
-    """
-    radius = max(1, int(math.ceil(3 * sigma_px))) if radius is None else radius
-    t = torch.arange(-radius, radius + 1, dtype=x.dtype, device=x.device)
-    k = torch.exp(-0.5 * (t / sigma_px) ** 2)
-    k = k / k.sum()
-    # Reflect padding needs pad < size; clamp so tiny frames still work.
-    pad = min(radius, x.shape[-1] - 1, x.shape[-2] - 1)
-    k = k[radius - pad: radius + pad + 1]
-    y = F.conv2d(F.pad(x, (pad, pad, 0, 0), mode="reflect"), k.view(1, 1, 1, -1))
-    return F.conv2d(F.pad(y, (0, 0, pad, pad), mode="reflect"), k.view(1, 1, -1, 1))
 
 
 def augment(x: torch.Tensor, gen: torch.Generator, size: int) -> torch.Tensor:

@@ -17,12 +17,17 @@ def png_uri(raw: bytes) -> str:
     return "data:image/png;base64," + base64.b64encode(raw).decode()
 
 
-def data_uri(fig, dpi: int = 90) -> str:
-    """A figure as ``data:image/png;base64,...``; the figure is closed."""
+def png_bytes(fig, dpi: int = 90) -> bytes:
+    """A figure as PNG bytes; the figure is closed."""
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=dpi, bbox_inches="tight")
     plt.close(fig)
-    return png_uri(buf.getvalue())
+    return buf.getvalue()
+
+
+def data_uri(fig, dpi: int = 90) -> str:
+    """A figure as ``data:image/png;base64,...``; the figure is closed."""
+    return png_uri(png_bytes(fig, dpi))
 
 
 def tile_uri(img: np.ndarray, scale: int = 2) -> str:
@@ -34,9 +39,9 @@ def tile_uri(img: np.ndarray, scale: int = 2) -> str:
     return png_uri(buf.tobytes())
 
 
-def pareto_figure(x, y, front, labels, xname, yname, floor_x=None, floor_y=None) -> str:
-    """Scatter of trials (distance ↓ vs coverage ↑) with the Pareto front (``front``: (N,)
-    bool mask) joined."""
+def pareto_png(x, y, front, labels, xobj, yobj, floor_x=None, floor_y=None) -> bytes:
+    """PNG: scatter of trials in two objectives (``xobj``/``yobj``: ``(metric, direction)``)
+    with the Pareto front (``front``: (N,) bool mask) joined and the floors dotted."""
     x, y, front = np.asarray(x, float), np.asarray(y, float), np.asarray(front, bool)
     fig, ax = plt.subplots(figsize=(5.2, 3.8))
     ax.scatter(x[~front], y[~front], c="0.6", s=22, label="dominated")
@@ -48,18 +53,19 @@ def pareto_figure(x, y, front, labels, xname, yname, floor_x=None, floor_y=None)
         ax.axvline(floor_x, ls=":", c="C0", label="real-vs-real floor")
     if floor_y is not None:
         ax.axhline(floor_y, ls=":", c="C0")
-    ax.set_xlabel(f"{xname} (lower is better)")
-    ax.set_ylabel(f"{yname} (higher is better)")
+    better = {"minimize": "lower is better", "maximize": "higher is better"}
+    ax.set_xlabel(f"{xobj[0]} ({better[xobj[1]]})")
+    ax.set_ylabel(f"{yobj[0]} ({better[yobj[1]]})")
     ax.legend(fontsize=7)
     ax.set_title(f"N = {len(x)} complete trials", fontsize=9)
-    return data_uri(fig)
+    return png_bytes(fig, dpi=110)
 
 
-def importance_figure(importances: dict[str, float], target: str) -> str:
+def importance_figure(importances: dict[str, float], target: str, method: str) -> str:
     names = list(importances)[::-1]
     fig, ax = plt.subplots(figsize=(5.2, 0.35 * len(names) + 1.0))
     ax.barh(names, [importances[n] for n in names], color="C2")
-    ax.set_xlabel(f"importance for {target} (fANOVA)")
+    ax.set_xlabel(f"importance for {target} ({'fANOVA' if method == 'fanova' else 'eta²'})")
     return data_uri(fig)
 
 

@@ -7,6 +7,8 @@ import json
 import numpy as np
 import pandas as pd
 
+from analysis.memorization import nearest_train
+from analysis.morphology import morphology_table
 from analysis.report import figures
 from analysis.report.sections import Missing, ReportContext, register_section
 from analysis.report.tables import floor_of, fmt
@@ -70,7 +72,7 @@ def quiz(ctx: ReportContext) -> dict:
     order = np.random.default_rng(ctx.seed).permutation(len(labels))   # fixed-seed shuffle
     tiles = _tiles(np.concatenate([real, fake])[order])
     metrics = ctx.trial_row(rid)
-    c2st = {k: fmt(metrics.get(k)) for k in ("c2st_acc", "c2st_floor") if k in metrics}
+    c2st = {k: fmt(metrics.get(k)) for k in ("c2st_acc", "floor_c2st_acc") if k in metrics}
     try:
         picks = _judge_picks(ctx, rid)
     except Exception:  # noqa: BLE001 - the judge's picks are optional
@@ -94,7 +96,6 @@ def memorization(ctx: ReportContext) -> dict:
             metrics.append((k, fmt(row[k]), fmt(row.get(fl)) if fl else "–"))
     out = {"label": _label(ctx, rid), "metrics": metrics, "pairs": None, "pairs_missing": None}
     try:
-        from analysis.memorization import nearest_train
         train, _ = ctx.real(rid)
         fake = ctx.fake(rid, N_TILES)
         ext = ctx.extractor()
@@ -102,7 +103,7 @@ def memorization(ctx: ReportContext) -> dict:
         out["pairs"] = [(f, t, fmt(float(d))) for f, t, d in
                         zip(_tiles(fake), _tiles(train[np.asarray(idx)]), dist)]
         out["extractor"] = ext.name
-    except (Missing, ImportError) as err:
+    except Missing as err:
         out["pairs_missing"] = str(err)
     if not metrics and out["pairs"] is None:
         raise Missing(f"no diversity/memorization metrics logged and {out['pairs_missing']}")
@@ -111,10 +112,6 @@ def memorization(ctx: ReportContext) -> dict:
 
 @register_section("morphology", "Morphology: real vs generated", 90)
 def morphology(ctx: ReportContext) -> dict:
-    try:
-        from analysis.morphology import morphology_table
-    except ImportError:
-        raise Missing("analysis.morphology is not available")
     rid = ctx.best()
     train, _ = ctx.real(rid)
     n = min(len(train), 256)

@@ -1,15 +1,17 @@
-"""Render a study's sections into one self-contained HTML page and a Markdown summary."""
+"""Render a study's sections: one self-contained HTML page, a Markdown summary and the files
+the sections carry (tables as CSV, figures as PNG): three renderings of the same sections."""
 from __future__ import annotations
 
 import datetime
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import jinja2
+import pandas as pd
 
-from analysis.report import imagery, tables  # noqa: F401 - importing registers the sections
-from analysis.report.collect import StudyData, collect
-from analysis.report.sections import ReportContext, Section, build_sections
+from analysis.report import imagery, records, tables  # noqa: F401 - importing registers the sections
+from analysis.report.sections import Section
+from analysis.report.study import StudyData
 from bench.workspace import atomic_write
 
 HERE = Path(__file__).resolve().parent
@@ -17,11 +19,12 @@ HERE = Path(__file__).resolve().parent
 
 @dataclass
 class ReportResult:
-    """Where the page and summary went and what each section became."""
+    """Where the page, the summary and the sections' files went and what each section became."""
     html: Path
     markdown: Path
     sections: list[Section]
     n_trials: int
+    files: list[Path] = field(default_factory=list)
     logged_to: str | None = None
 
 
@@ -41,7 +44,8 @@ def render_html(study: StudyData, sections: list[Section]) -> str:
 
 
 def render_markdown(study: StudyData, sections: list[Section]) -> str:
-    """A short summary: counts, best trial vs floor, top five, and what was not available."""
+    """The summary: counts, best trial vs floor, top five of the leaderboard, the other
+    sections' tables, and what was not available."""
     by = {s.name: s for s in sections}
     lines = [f"# MitoGAN study `{study.name}`", ""]
     ov = by.get("overview")
@@ -55,50 +59,58 @@ def render_markdown(study: StudyData, sections: list[Section]) -> str:
             lines += [f"**Best trial {best['label']}** (run `{best['run_id']}`): {settings}."]
             lines += [f"- {m} = {v} (real-vs-real floor {f})" for m, v, f in best["metrics"]]
             lines.append("")
-    ranked = study.ranked()
-    if len(ranked):
-        cols = tables.metric_columns(ranked, study.objectives)[:4]
-        lines += ["Top complete trials:", "",
+    lb = by.get("leaderboard")
+    board = lb.data["table"] if lb and lb.data else pd.DataFrame()
+    top = board[board["state"] == "complete"].head(5) if len(board) else board
+    if len(top):
+        cols = lb.data["columns"][:4]
+        lines += ["Top complete trials (all of them in `leaderboard.csv`):", "",
                   "| trial | gan | pipeline | " + " | ".join(cols) + " |",
                   "|---" * (3 + len(cols)) + "|"]
-        for _, r in ranked.head(5).iterrows():
+        for _, r in top.iterrows():
             pipe = str(r.get("pipeline", "")).replace("|", "\\|")    # a table cell may not hold |
             lines.append(f"| {tables.trial_label(r)} | {r.get('gan', '')} | `{pipe}` | "
                          + " | ".join(tables.fmt(r.get(c)) for c in cols) + " |")
         lines.append("")
+    for s in sections:  # the sections' own tables (the leaderboard is in leaderboard.csv)
+        if s.data and s.name != "leaderboard" and isinstance(s.data.get("table"), pd.DataFrame):
+            lines += [f"## {s.title}", "", markdown_table(s.data["table"]), ""]
+    if by.get("pareto") and by["pareto"].data:
+        lines += ["![Pareto front](pareto.png)", ""]
     missing = [f"- {s.title}: {s.missing}" for s in sections if s.missing]
     if missing:
         lines += ["Not available in this report:", *missing, ""]
     return "\n".join(lines)
 
 
-def build_report(study: str, out: str | Path | None = None, *, tracking_uri: str | None = None,
-                 workspace: str | Path | None = None, log: bool = True,
-                 seed: int = 0) -> ReportResult:
-    """Build ``<out>/report.html`` and ``<out>/summary.md`` for study ``study``.
+def markdown_table(df: pd.DataFrame) -> str:
+    if df.empty:
+        return "_none_"
+    cells = df.astype(object).where(df.notna(), "").map(
+        lambda v: f"{v:.4g}" if isinstance(v, float) else str(v).replace("|", "\\|"))
+    head = "| " + " | ".join(df.columns) + " |\n|" + "---|" * len(df.columns)
+    return head + "".join("\n| " + " | ".join(r) + " |" for r in cells.to_numpy().tolist())
 
-    Parameters
-    ----------
-    study : str
-        Study name (MLflow experiment ``study-<name>``).
-    out : path, optional
-        Output folder, default ``reports/<study>``.
-    workspace : path, optional
-        Workspace with the data sets; without it sections needing real frames say so.
-    log : bool
-        Also log both files as artifacts (``report/``) of the study's parent run.
-    seed : int
-        Seed of the sampled frames and of the quiz shuffle.
-    """
-    data = collect(study, tracking_uri)
-    sections = build_sections(ReportContext(data, Path(workspace) if workspace else None, seed))
-    out = Path(out or Path("reports") / study)
+
+def write_files(sections: list[Section], out: Path) -> list[Path]:
+    """The files the sections carry: a ``DataFrame`` as CSV, bytes as they are."""
+    paths = []
+    for s in sections:
+        for name, content in ((s.data or {}).get("files") or {}).items():
+            path = out / name
+            if isinstance(content, pd.DataFrame):
+                _atomic_write(path, content.to_csv(index=False))
+            else:
+                atomic_write(path, lambda tmp, b=content: tmp.write_bytes(b))
+            paths.append(path)
+    return paths
+
+
+def write_report(study: StudyData, sections: list[Section], out: Path) -> ReportResult:
+    """``<out>/report.html``, ``<out>/summary.md`` and the sections' files (written first)."""
     out.mkdir(parents=True, exist_ok=True)
-    res = ReportResult(out / "report.html", out / "summary.md", sections, len(data.trials))
-    _atomic_write(res.html, render_html(data, sections))
-    _atomic_write(res.markdown, render_markdown(data, sections))
-    if log and data.parent is not None:
-        for f in (res.html, res.markdown):
-            data.client.log_artifact(data.parent.info.run_id, str(f), artifact_path="report")
-        res.logged_to = data.parent.info.run_id
+    files = write_files(sections, out)
+    res = ReportResult(out / "report.html", out / "summary.md", sections, len(study.trials), files)
+    _atomic_write(res.html, render_html(study, sections))
+    _atomic_write(res.markdown, render_markdown(study, sections))
     return res

@@ -1,7 +1,9 @@
 """Report sections: a small ordered registry of builders that may say "not available".
 
 A section builder is ``fn(ctx: ReportContext) -> dict`` (the variables its macro in
-``template.html`` renders). When its inputs are absent it raises :class:`Missing` with a
+``template.html`` renders; under ``"files"`` the files it adds to the report folder, a
+``DataFrame`` written as CSV or PNG bytes, and under ``"table"`` the table the Markdown summary
+shows). When its inputs are absent it raises :class:`Missing` with a
 one-line reason, and the page shows that line instead of the section — one absent input
 (no attribution run, no judge, no extractor) never breaks the report.
 """
@@ -14,8 +16,10 @@ from typing import Callable
 
 import numpy as np
 
-from analysis.report.collect import StudyData
+from analysis.extractors import get_extractor
+from analysis.report.study import StudyData
 from bench.registry import Registry
+from models.sampling import sample
 
 
 class Missing(Exception):
@@ -37,13 +41,22 @@ class Section:
 
 @dataclass
 class ReportContext:
-    """The study plus lazily loaded generators, samples and real frames (CPU, fixed seeds)."""
+    """The study plus lazily loaded generators, samples and real frames (CPU, fixed seeds).
+
+    How a run is opened is given, not imported (the job that builds the report passes
+    :mod:`bench.runs`): ``open_generator(run_id) -> (G, cfg)`` and ``real_frames(cfg) ->
+    (train, heldout)`` arrays ``(N, 1, S, S)`` float32 [0, 1]; without them the sections that
+    need frames say so.
+    """
     study: StudyData
     workspace: Path | None
     seed: int = 0
+    open_generator: Callable | None = None
+    real_frames: Callable | None = None
     _cache: dict = field(default_factory=dict, repr=False)
 
-    def _memo(self, key, make):
+    def memo(self, key, make):
+        """``make()`` once per key; a failure is remembered as :class:`Missing` with its reason."""
         if key not in self._cache:
             try:
                 self._cache[key] = (make(), None)
@@ -58,7 +71,7 @@ class ReportContext:
 
     def trial_row(self, run_id: str):
         """The study's trial row of run ``run_id`` (the table is indexed by run id once)."""
-        return self._memo("by_run", lambda: self.study.trials.set_index("run_id")).loc[run_id]
+        return self.memo("by_run", lambda: self.study.trials.set_index("run_id")).loc[run_id]
 
     def best(self) -> str:
         """Run id of the best complete trial (first objective)."""
@@ -68,43 +81,32 @@ class ReportContext:
         return ranked["run_id"].iloc[0]
 
     def generator(self, run_id: str):
-        """``(G, TrainConfig)`` of a run via ``bench.train.load_generator``."""
+        """``(G, TrainConfig)`` of a run."""
         def make():
-            try:
-                from bench.train import load_generator
-            except ImportError:
-                raise Missing("bench.train.load_generator is not available")
-            return load_generator(run_id, tracking_uri=self.study.tracking_uri)
-        return self._memo(("G", run_id), make)
+            if self.open_generator is None:
+                raise Missing("no run store given, generators unavailable")
+            return self.open_generator(run_id)
+        return self.memo(("G", run_id), make)
 
     def fake(self, run_id: str, n: int, offset: int = 0) -> np.ndarray:
         """``n`` generated frames of a run, (n, 1, S, S) float32 [0, 1], seed ``seed + offset``."""
         def make():
-            from bench.train import sample
             G, _ = self.generator(run_id)
             return sample(G, n, seed=self.seed + offset)
-        return self._memo(("fake", run_id, n, offset), make)
+        return self.memo(("fake", run_id, n, offset), make)
 
     def real(self, run_id: str):
         """The run's real frames through its own pipeline, split as training split them:
         ``(train, heldout)`` arrays (N, 1, S, S) float32 [0, 1]."""
         def make():
-            if self.workspace is None:
+            if self.workspace is None or self.real_frames is None:
                 raise Missing("no workspace given, real frames unavailable")
-            from bench.train import run_split
             _, cfg = self.generator(run_id)
-            tr, he = run_split(cfg, self.workspace)
-            return tr.x, he.x
-        return self._memo(("real", run_id), make)
+            return self.real_frames(cfg)
+        return self.memo(("real", run_id), make)
 
     def extractor(self):
-        def make():
-            try:
-                from analysis.extractors import get_extractor
-            except ImportError:
-                raise Missing("analysis.extractors is not available")
-            return get_extractor("mito-ssl")
-        return self._memo("extractor", make)
+        return self.memo("extractor", lambda: get_extractor("mito-ssl"))
 
 
 # name -> (order, title, builder); pages show sections by ascending order

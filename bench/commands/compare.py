@@ -9,7 +9,8 @@ from bench.workspace import atomic_write, workspace_dir
 
 
 def _run(args) -> int:
-    from analysis.compare import compare_arrays, format_table, load_set
+    from analysis.metrics.sets import load_set
+    from analysis.metrics.suite import compare_arrays, format_table
     from analysis.extractors import absent_notice, available_extractors, get_extractor
 
     if "inception-v3-compat" not in available_extractors():

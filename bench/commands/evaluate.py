@@ -8,7 +8,7 @@ from bench.workspace import workspace_dir
 
 
 def _run(args) -> int:
-    from analysis.evaluate import evaluate_run
+    from bench.jobs.evaluate import evaluate_run
     from analysis.extractors import absent_notice, available_extractors
 
     if "inception-v3-compat" not in available_extractors():

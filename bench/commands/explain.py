@@ -42,7 +42,7 @@ def print_summary(result) -> None:
 
 def _run(args) -> int:
     from analysis.attribution import DEFAULT_METHODS, list_methods
-    from analysis.attribution.run import explain_run
+    from bench.jobs.explain import explain_run
     from bench.errors import MitoError
     from bench.workspace import workspace_dir
 

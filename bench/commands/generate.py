@@ -19,7 +19,7 @@ def _extractor():
 
 def _real_frames(cfg, workspace):
     """The run's own training / held-out frames, (N, 1, S, S) float32 [0, 1], and the data hash."""
-    from bench.train import run_split
+    from bench.runs import run_split
     from preprocessing.dataset import Dataset
     ds = Dataset.load(cfg.dataset, workspace)
     train, held = run_split(cfg, workspace, dataset=ds)
@@ -29,8 +29,9 @@ def _real_frames(cfg, workspace):
 def _run(args) -> int:
     from analysis.diversity import vendi
     from analysis.export import chunk_seed, export_frames, nn_threshold
-    from bench.train import load_generator, sample
+    from bench.runs import load_generator
     from bench.workspace import workspace_dir
+    from models.sampling import sample
 
     ws = workspace_dir(args.workspace)
     try:

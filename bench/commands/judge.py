@@ -3,7 +3,7 @@ from __future__ import annotations
 
 
 def _run(args) -> int:
-    from analysis.judge import judge_run
+    from bench.jobs.judge import judge_run
 
     out = judge_run(args.run, workspace=args.workspace, tracking_uri=args.tracking_uri,
                     n_samples=args.n_samples, folds=args.folds, seed=args.seed, judge=args.judge,
@@ -14,8 +14,8 @@ def _run(args) -> int:
           f"{out['c2st_acc_ci_high']:.3f}]  p = {out['c2st_p']:.2g} (binomial)"
           + (f", p_perm = {out['c2st_p_perm']:.2g} ({args.perm} permutations)"
              if "c2st_p_perm" in out else ""))
-    print(f"  floor, real train vs real held-out: acc {out['c2st_floor']:.3f} "
-          f"[{out['c2st_floor_ci_low']:.3f}, {out['c2st_floor_ci_high']:.3f}]")
+    print(f"  floor, real train vs real held-out: acc {out['floor_c2st_acc']:.3f} "
+          f"[{out['floor_c2st_acc_ci_low']:.3f}, {out['floor_c2st_acc_ci_high']:.3f}]")
     if not args.no_log:
         print(f"  logged to run {args.run} (metrics c2st_*, artifacts judge/which_is_real.png, "
               "judge/c2st.json)")

@@ -1,9 +1,9 @@
-"""``mitogan report``: the study's HTML report page and Markdown summary."""
+"""``mitogan report``: the study's HTML report page, Markdown summary and CSV tables."""
 from __future__ import annotations
 
 
 def _run(args) -> int:
-    from analysis.report import build_report
+    from bench.jobs.report import build_report
     from bench.workspace import workspace_dir
     res = build_report(args.study, args.out, tracking_uri=args.tracking_uri,
                        workspace=workspace_dir(args.workspace), log=not args.no_log,

@@ -29,7 +29,7 @@ def _kv(text: str) -> tuple[str, object]:
 def build_config(args):
     """The ``TrainConfig`` the flags describe, resolved (``MitoError`` for invalid values)."""
     from pydantic import ValidationError
-    from bench.train import TrainConfig
+    from bench.config import TrainConfig
     fields = {k: getattr(args, k) for k in FIELDS if getattr(args, k) is not None}
     fields.update(dict(_kv(t) for t in args.set or []))
     if args.gan_option:

@@ -49,7 +49,8 @@ def parse_ratios(text: str) -> list[int]:
 
 
 def _run(args) -> int:
-    from analysis.utility import summary_lines, utility_run
+    from analysis.downstream import summary_lines
+    from bench.jobs.utility import utility_run
 
     labels = parse_labels(args.labels, args.labels_csv)
     res = utility_run(args.run, workspace=args.workspace, tracking_uri=args.tracking_uri,

@@ -9,7 +9,7 @@ DATA_DIR = Path(__file__).resolve().parents[2].parent / "shared" / "data"
 
 
 def _run(args) -> int:
-    from analysis.validation import format_checks, validate
+    from analysis.metrics.known_answers import format_checks, validate
 
     data_dir = Path(args.data_dir) if args.data_dir else DATA_DIR
     if not data_dir.is_dir():

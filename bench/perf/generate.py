@@ -22,13 +22,13 @@ import json, resource, sys, time
 from pathlib import Path
 import numpy as np
 from analysis.export import chunk_seed, export_frames
-from bench.train import sample
+from models.sampling import sample
 args = json.loads(sys.argv[1])
 if args["threads"]:
     import torch
     torch.set_num_threads(args["threads"])
 if args["run"]:
-    from bench.train import load_generator
+    from bench.runs import load_generator
     G, _ = load_generator(args["run"])
 else:
     from models import get_variant

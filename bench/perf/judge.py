@@ -24,7 +24,7 @@ import cv2
 import numpy as np
 
 from analysis.judge import c2st
-from analysis.validation import HELA_ROIS, HELA_TIF
+from analysis.metrics.known_answers import HELA_ROIS, HELA_TIF
 from bench.commands.validate import DATA_DIR
 
 
@@ -61,10 +61,12 @@ def bench_utility(root: Path, train_steps: int, ssl_steps: int) -> None:
     if not hela.is_file():
         print(f"utility: skipped, {hela} is absent (a fresh clone has no ../shared)")
         return
-    from analysis.utility import embed, probe_correct, utility_run
+    from analysis.downstream import embed, probe_correct
     from analysis.extractors.ssl import train_ssl_encoder
     from bench import tracking
-    from bench.train import TrainConfig, train
+    from bench.config import TrainConfig
+    from bench.jobs.utility import utility_run
+    from bench.train import train
     from preprocessing.ingest import import_dataset
     ws, uri = root / "ws", f"sqlite:///{root / 'mlflow.db'}"
     ds = import_dataset([hela], "hela", ws, rois=HELA_ROIS, progress=False)

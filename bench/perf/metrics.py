@@ -22,11 +22,11 @@ import tempfile
 
 import numpy as np
 
-from analysis.compare import compare_arrays
+from analysis.metrics.suite import compare_arrays
 from analysis.extractors import get_extractor
 from analysis.extractors.cache import cached_features
 from analysis.fidelity import fidelity_from_features, fidelity_from_scratch
-from analysis.validation import add_noise
+from analysis.metrics.known_answers import add_noise
 from bench.perf import timed
 
 
@@ -106,8 +106,8 @@ def main(argv=None) -> None:
 
 def morph_cap_spread(real: np.ndarray, fake: np.ndarray, draws: int = 10):
     """``morph_fd`` of the whole generated set, and of ``draws`` random subsets of the capped size
-    (what :func:`analysis.compare.morph_sample` measures): the cap's own sampling error."""
-    from analysis.compare import morph_sample
+    (what :func:`analysis.metrics.splits.morph_sample` measures): the cap's own sampling error."""
+    from analysis.metrics.splits import morph_sample
     from analysis.morphology import morph_distances, morphology_table
 
     real_m, fake_m = morphology_table(real[:, 0]), morphology_table(fake[:, 0])

@@ -26,7 +26,8 @@ import torch
 from torch import nn
 
 from bench.perf.preprocess import synthetic_movie
-from bench.train import TrainConfig, train
+from bench.config import TrainConfig
+from bench.train import train
 from models import list_variants
 from models.backbones import Discriminator, Generator
 

@@ -19,13 +19,13 @@ from optuna.trial import TrialState
 
 from bench.errors import MitoError
 from bench.study.config import Cell, StudyConfig, cells, grid_hash
+from preprocessing.pipeline import Pipeline, flagged_op, op_flag
 
 WAIT_FOR_GRID_S = 60
 
 
 def pipeline_ops(spec: str) -> list[str]:
-    from preprocessing.pipeline import Pipeline
-    return Pipeline.parse(spec).short().split("|")
+    return Pipeline.parse(spec).ops()
 
 
 def grid_space(cfg: StudyConfig) -> dict[str, BaseDistribution]:
@@ -38,7 +38,7 @@ def grid_space(cfg: StudyConfig) -> dict[str, BaseDistribution]:
              "seed": CategoricalDistribution(cfg.seeds)}
     uses = [set(pipeline_ops(p)) for p in cfg.pipelines]
     for op in sorted(set.union(*uses) - set.intersection(*uses)):
-        space[f"op_{op}"] = CategoricalDistribution([False, True])
+        space[op_flag(op)] = CategoricalDistribution([False, True])
     return space
 
 
@@ -46,7 +46,7 @@ def cell_params(cfg: StudyConfig, cell: Cell, space: dict | None = None) -> dict
     """The cell's grid parameters and op flags; ``space``: ``grid_space(cfg)`` when the caller
     has it already (it parses every pipeline)."""
     ops = set(pipeline_ops(cell.pipeline))
-    flags = {k: k[3:] in ops for k in space or grid_space(cfg) if k.startswith("op_")}
+    flags = {k: flagged_op(k) in ops for k in space or grid_space(cfg) if flagged_op(k)}
     return {**cell.params(), **flags}
 
 

@@ -19,7 +19,7 @@ from optuna.trial import TrialState
 from tqdm import tqdm
 
 from bench.errors import MitoError
-from bench.study import grid, report, runs
+from bench.study import grid, runs
 from bench.study.config import StudyConfig, cells
 from bench.study.storage import default_storage_url, open_storage
 from bench.study.trial import StudyContext, train_config
@@ -169,13 +169,11 @@ def finish(cfg: StudyConfig, study, ctx: StudyContext) -> int:
               f"{state['running']} running elsewhere; the last worker to finish writes the report")
         return 0
     runs.close_orphan_runs(ctx, study)
-    files = report.write_report(cfg, study, report_dir(cfg, ctx.workspace))
-    runs.log_report(ctx.tracking_uri, ctx.parent_run_id, files)
     runs.set_parent_status(ctx.tracking_uri, ctx.parent_run_id, "FINISHED")
-    from analysis.report import build_report  # late: the report pulls in matplotlib and captum
+    from bench.jobs.report import build_report  # late: the report pulls in matplotlib and captum
     page = build_report(cfg.name, report_dir(cfg, ctx.workspace), tracking_uri=ctx.tracking_uri,
                         workspace=ctx.workspace)
-    print(f"summary: {files[-1]}")
+    print(f"summary: {page.markdown}")
     print(f"report: {page.html}")
     print(f"open the MLflow UI: mitogan ui --tracking-uri '{ctx.tracking_uri}'   "
           f"(or: mlflow ui --backend-store-uri '{ctx.tracking_uri}')")

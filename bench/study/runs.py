@@ -8,8 +8,6 @@ worker adds ``mitogan.state`` (COMPLETE, PRUNED, FAIL) and ``failure_reason``.
 """
 from __future__ import annotations
 
-from pathlib import Path
-
 import optuna
 from mlflow.entities import Param, RunTag
 
@@ -80,10 +78,3 @@ def close_orphan_runs(ctx, study: optuna.Study) -> int:
         c.set_terminated(run.info.run_id, status="KILLED")
         n += 1
     return n
-
-
-def log_report(uri: str, run_id: str, files: list[Path]) -> None:
-    """Attach the study's leaderboard, figures and importances to its parent run."""
-    c = client(uri)
-    for f in files:
-        c.log_artifact(run_id, str(f), artifact_path="study")

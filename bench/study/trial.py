@@ -49,7 +49,7 @@ def suggest(trial: optuna.Trial, cfg: StudyConfig) -> dict:
 
 def train_config(cfg: StudyConfig, cell: Cell, hyper: dict):
     """The ``TrainConfig`` of a cell: budget, ``train:`` overrides, cell axes, searched values."""
-    from bench.train import TrainConfig
+    from bench.config import TrainConfig
     fields = {**cfg.train, "dataset": cell.dataset, "pipeline": cell.pipeline, "gan": cell.gan,
               "diffaug": cell.diffaug, "seed": cell.seed, "size": cfg.budget.size,
               "steps": cfg.budget.steps, "batch": cfg.budget.batch, "experiment": cfg.experiment,
@@ -68,17 +68,14 @@ def trial_tags(ctx: StudyContext, trial_number: int, cell: Cell) -> dict[str, st
 
 def _reference_table(ctx: StudyContext, cfg):
     """Morphology of the common-space real reference of ``evaluate_run`` (the training movies
-    through ``analysis.evaluate.COMMON_PIPELINE``, whatever the trial's pipeline), once per
+    through ``analysis.metrics.COMMON_PIPELINE``, whatever the trial's pipeline), once per
     process: intermediate scores of all trials are then comparable, as pruning needs."""
     key = (cfg.dataset, cfg.size, cfg.heldout_fraction, cfg.seed)
     if key not in _REFERENCE:
-        from analysis.evaluate import COMMON_PIPELINE
+        from analysis.metrics import COMMON_PIPELINE
         from analysis.morphology import morphology_table
-        from preprocessing.dataset import Dataset
-        from preprocessing.pipeline import prepare_split
-        train, _ = prepare_split(Dataset.load(cfg.dataset, ctx.workspace), COMMON_PIPELINE, cfg.size,
-                                 ctx.workspace, heldout_fraction=cfg.heldout_fraction, seed=cfg.seed,
-                                 progress=False)
+        from bench.runs import run_split
+        train, _ = run_split(cfg, ctx.workspace, pipeline=COMMON_PIPELINE, progress=False)
         _REFERENCE[key] = morphology_table(train.x[:, 0])  # from (N, 1, S, S)
     return _REFERENCE[key]
 
@@ -86,7 +83,7 @@ def _reference_table(ctx: StudyContext, cfg):
 def pruning_callback(ctx: StudyContext, trial: optuna.Trial, cell: Cell, cfg):
     """``on_step(step, G)``: report the common-space morphology distance; prune when told to."""
     from analysis.morphology import morph_distances, morphology_table
-    from bench.train import sample
+    from models.sampling import sample
     real = _reference_table(ctx, cfg)
     n = ctx.cfg.pruning.n_samples
 
@@ -104,7 +101,7 @@ def run_cell(cell: Cell, trial: optuna.Trial, ctx: StudyContext) -> Outcome:
 
     ``KeyboardInterrupt`` propagates (the worker records it and re-queues the cell).
     """
-    from analysis.evaluate import evaluate_run
+    from bench.jobs.evaluate import evaluate_run
     from bench.train import train
     params = suggest(trial, ctx.cfg)
     fixed = cell_params(ctx.cfg, cell)

@@ -4,47 +4,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
-
 from analysis.attribution.core import ExplainResult, explain_discriminator
 from analysis.attribution.methods import DEFAULT_METHODS
-from bench.errors import MitoError
+from bench import tracking
+from bench.runs import heldout_frames, load_discriminator
+from models.sampling import sample
 
 ARTIFACT_DIR = "explain"
-
-
-def load_discriminator(run_id: str, tracking_uri: str | None = None):
-    """The discriminator of a run's last checkpoint, eval mode, CPU.
-
-    Returns
-    -------
-    (D, G, cfg) : discriminator, generator (EMA when kept) and the run's ``TrainConfig``.
-    """
-    from bench import tracking
-    from bench.train import CKPT_DIR, fetch_checkpoint, load_generator
-    from models import get_variant
-
-    G, cfg = load_generator(run_id, tracking_uri)
-    _, state = fetch_checkpoint(tracking.client(tracking_uri), run_id, "last.pt", f"run {run_id}",
-                                f"has no {CKPT_DIR}/last.pt (the discriminator is only in the "
-                                "full training checkpoint)", weights_only=True)
-    _, D = get_variant(cfg.gan, **cfg.gan_options).build(cfg.size, latent_dim=cfg.latent_dim,
-                                                           width=cfg.width)
-    D.load_state_dict(state["trainer"]["D"])
-    return D.eval(), G, cfg
-
-
-def heldout_frames(cfg, workspace, n: int, seed: int) -> np.ndarray:
-    """Up to ``n`` held-out real frames (split by movie, as in training), processed by the
-    run's own pipeline: (n, 1, S, S) float32 in [0, 1]."""
-    from bench.train import run_split
-
-    _, held = run_split(cfg, workspace)
-    if len(held.x) < 2:
-        raise MitoError(f"dataset {cfg.dataset}", f"the run has {len(held.x)} held-out frame(s); "
-                        "attribution needs held-out real frames (heldout_fraction > 0, >= 2 movies)")
-    pick = np.sort(np.random.default_rng(seed).permutation(len(held.x))[:n])
-    return held.x[pick]
 
 
 def explain_run(run_id: str, *, workspace=None, tracking_uri: str | None = None,
@@ -62,9 +28,6 @@ def explain_run(run_id: str, *, workspace=None, tracking_uri: str | None = None,
         ``mitogan.explain.top_<source>`` (the consensus top feature).
     out_dir : also keep the files here.
     """
-    from bench import tracking
-    from bench.train import sample
-
     D, G, cfg = load_discriminator(run_id, tracking_uri)
     real = heldout_frames(cfg, workspace, n_frames, seed)  # (n, 1, S, S) in [0, 1]
     fake = sample(G, len(real), seed=seed)  # same count: enrichment CIs comparable

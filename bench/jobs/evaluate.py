@@ -1,4 +1,4 @@
-"""Evaluate a training run: sample its generator, score it in its own space and in the common
+"""``evaluate_run``: evaluate a training run: sample its generator, score it in its own space and in the common
 space, test memorization against held-out movies, log everything to the run.
 
 * Own space: the run's training frames as its own pipeline made them (``cfg.pipeline``), with
@@ -18,66 +18,19 @@ import json
 import tempfile
 from pathlib import Path
 
-import matplotlib
+import numpy as np
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
+from analysis import memorization
+from analysis.evaluation_figures import morphology_histograms, nearest_grid
+from analysis.extractors import available_extractors, get_extractor
+from analysis.extractors.cache import cached_features
+from analysis.metrics import COMMON_PIPELINE, COMMON_PREFIX, INCEPTION_PREFIX, flat_keys, floor_key
+from analysis.metrics.suite import compare_arrays, format_table
+from bench import tracking
+from bench.runs import load_generator, run_split
+from models.sampling import sample
 
-from analysis import memorization  # noqa: E402
-from analysis.compare import compare_arrays, format_table  # noqa: E402
-from analysis.extractors import available_extractors, get_extractor  # noqa: E402
-from analysis.extractors.cache import cached_features  # noqa: E402
-
-COMMON_PIPELINE = "normalize"
 ARTIFACT_DIR = "evaluation"
-
-
-def _flat(result: dict, prefix: str = "") -> dict:
-    out = {f"{prefix}{k}": v for k, v in result["metrics"].items()}
-    out.update({f"floor_{prefix}{k}": v for k, v in result["floor"].items()})
-    out.update({f"floor_sd_{prefix}{k}": v for k, v in result["floor_sd"].items() if v is not None})
-    out[f"{prefix}n_real"], out[f"{prefix}n_fake"] = result["n_real"], result["n_fake"]
-    return out
-
-
-def nearest_grid(fake: np.ndarray, train: np.ndarray, idx: np.ndarray, dist: np.ndarray, path: Path,
-                 n: int = 8) -> Path:
-    """Figure: the ``n`` generated frames closest to a training frame (top) and those frames (bottom)."""
-    order = np.argsort(dist)[:n]
-    fig, axes = plt.subplots(2, n, figsize=(1.6 * n, 3.6), squeeze=False)
-    for j, i in enumerate(order):
-        for row, img in ((0, fake[i, 0]), (1, train[idx[i], 0])):
-            axes[row, j].imshow(img, cmap="gray", vmin=0, vmax=1)
-            axes[row, j].axis("off")
-        axes[0, j].set_title(f"d={dist[i]:.2f}", fontsize=7)
-    fig.suptitle(f"generated (top) vs nearest training frame (bottom), N_gen={len(fake)}, "
-                 f"N_train={len(train)}", fontsize=8)
-    fig.savefig(path, dpi=110, bbox_inches="tight")
-    plt.close(fig)
-    return path
-
-
-def morphology_histograms(real_df, fake_df, path: Path) -> Path:
-    """Figure: per-feature histograms of real (common space) vs generated morphology."""
-    cols = list(real_df.columns)
-    ncol = 4
-    nrow = int(np.ceil(len(cols) / ncol))
-    fig, axes = plt.subplots(nrow, ncol, figsize=(3.2 * ncol, 2.4 * nrow), squeeze=False)
-    for ax, col in zip(axes.flat, cols):
-        lo = np.nanmin([real_df[col].min(), fake_df[col].min()])
-        hi = np.nanmax([real_df[col].max(), fake_df[col].max()])
-        bins = np.linspace(lo, hi if hi > lo else lo + 1, 25)
-        ax.hist(real_df[col].dropna(), bins=bins, alpha=0.55, density=True, label=f"real N={len(real_df)}")
-        ax.hist(fake_df[col].dropna(), bins=bins, alpha=0.55, density=True, label=f"generated N={len(fake_df)}")
-        ax.set_title(col, fontsize=8)
-    for ax in list(axes.flat)[len(cols):]:
-        ax.axis("off")
-    axes[0, 0].legend(fontsize=7)
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
-    return path
 
 
 def evaluate_run(run_id: str, *, workspace, tracking_uri: str | None = None, n_samples: int | None = None,
@@ -88,8 +41,6 @@ def evaluate_run(run_id: str, *, workspace, tracking_uri: str | None = None, n_s
     bias the same on both sides of the floor comparison). ``log`` writes metrics, the JSON and
     figures (nearest-neighbour grid, morphology histograms) to the run.
     """
-    from bench import tracking
-    from bench.train import load_generator, run_split, sample
     from preprocessing.dataset import Dataset
 
     G, cfg = load_generator(run_id, tracking_uri)
@@ -106,13 +57,14 @@ def evaluate_run(run_id: str, *, workspace, tracking_uri: str | None = None, n_s
     tables: dict = {}
     com = compare_arrays(com_tr.x, fake, real_movie_ids=com_tr.movie_ids, extractor=ex,
                          workspace=workspace, real_key=com_tr.key, fake_key=fake_key, out_tables=tables)
-    flat = {**_flat(own), **_flat(com, "common_")}
+    flat = {**flat_keys(own), **flat_keys(com, COMMON_PREFIX)}
     if "inception-v3-compat" in available_extractors():  # standard FID/KID too, weights being local
         inc = compare_arrays(com_tr.x, fake, real_movie_ids=com_tr.movie_ids, workspace=workspace,
                              extractor=get_extractor("inception-v3-compat"), real_key=com_tr.key,
                              fake_key=fake_key, morphology_metrics=False, fidelity_only=True)
         for k in ("fid", "kid_mean", "kid_std", "precision", "recall"):
-            flat[f"inception_{k}"], flat[f"floor_inception_{k}"] = inc["metrics"][k], inc["floor"][k]
+            key = INCEPTION_PREFIX + k
+            flat[key], flat[floor_key(key)] = inc["metrics"][k], inc["floor"][k]
 
     feats = lambda x, key: cached_features(ex, x, workspace=workspace, prep_key=key)  # noqa: E731
     tr_f, he_f, fk_f = feats(own_tr.x, own_tr.key), feats(own_he.x, own_he.key), feats(fake, fake_key)

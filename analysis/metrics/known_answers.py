@@ -12,13 +12,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-import torch
 
 from analysis import diversity, memorization, morphology
-from analysis.compare import compare_arrays, halves_by_movie, standardize
+from analysis.degradations import add_noise, blur
 from analysis.extractors.base import Extractor
 from analysis.extractors.cache import cached_features
-from analysis.extractors.ssl import gaussian_blur
+from analysis.metrics.builtin import standardize
+from analysis.metrics.splits import halves_by_movie
+from analysis.metrics.suite import compare_arrays
 
 BLUR_SIGMAS_PX = (0.5, 1.0, 2.0, 3.0)
 NOISE_STDS = (0.02, 0.05, 0.1, 0.2)
@@ -39,17 +40,6 @@ class Check:
     name: str
     passed: bool | None  # None: not applicable to this data
     detail: str
-
-
-def blur(x: np.ndarray, sigma_px: float) -> np.ndarray:
-    """Gaussian blur of ``(N, 1, H, W)`` frames (reflect padding): :func:`gaussian_blur` on arrays."""
-    return gaussian_blur(torch.from_numpy(x), sigma_px).numpy()
-
-
-def add_noise(x: np.ndarray, std: float, seed: int) -> np.ndarray:
-    """Gaussian noise of ``std`` (in [0, 1] intensity units), clipped to [0, 1]."""
-    rng = np.random.default_rng(seed)
-    return np.clip(x + rng.normal(0, std, x.shape).astype(np.float32), 0, 1)
 
 
 def _monotone(values) -> bool:

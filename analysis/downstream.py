@@ -193,37 +193,3 @@ def probe_split(movie_ids: np.ndarray, frame_index: np.ndarray, labels: dict, he
         lo, hi = frame_index[sel].min(), frame_index[sel].max()
         is_test |= sel & (frame_index >= lo + train_fraction * (hi - lo + 1))
     return is_test, mode
-
-
-def utility_run(run_id: str, *, workspace=None, tracking_uri: str | None = None,
-                labels: dict | None = None, ratios=(1, 10, 50), ssl_steps: int = 300,
-                seed: int = 0, split: str = "auto", log: bool = True,
-                progress: bool = True) -> dict:
-    """:func:`utility` for a training run: its generator, its data set and pipeline.
-
-    The encoders pretrain on the run's training frames minus the probe-test frames; the probe
-    fits on labelled frames outside the test set and scores on the test set (see
-    :func:`probe_split`). ``generator_saw_test_frames`` is true when the generator was trained
-    on movies whose later frames test the probe (time split), a leak to keep in mind.
-    With ``log``, logs ``metrics`` and ``utility/utility.json`` to the run.
-    """
-    import json
-    from analysis.judge import run_inputs
-    from bench.tracking import log_to_run
-    from bench.train import sample
-    G, _, ds, prep, is_held = run_inputs(run_id, workspace=workspace, tracking_uri=tracking_uri)
-    lab = movie_labels(ds, labels)
-    is_test, mode = probe_split(prep.movie_ids, prep.frame_index, lab,
-                                np.unique(prep.movie_ids[is_held]), split)
-    is_lab = np.isin(prep.movie_ids, list(lab))
-    y = np.array([lab.get(m, "") for m in prep.movie_ids])
-    ssl_real = prep.x[~is_held & ~is_test]  # (N_real, 1, S, S)
-    synth = sample(G, max(ratios) * len(ssl_real), seed=seed)
-    res = utility(prep.x[is_lab & ~is_test], y[is_lab & ~is_test], prep.x[is_test], y[is_test],
-                  synth, ssl_real=ssl_real, ratios=ratios, ssl_steps=ssl_steps, seed=seed,
-                  progress=progress)
-    res.update(split=mode, generator_saw_test_frames=bool((is_test & ~is_held).any()))
-    if log:
-        log_to_run(run_id, tracking_uri, res["metrics"], "utility",
-                   lambda d: (d / "utility.json").write_text(json.dumps(res, indent=1)))
-    return res

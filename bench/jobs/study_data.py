@@ -1,4 +1,5 @@
-"""Read a study out of MLflow: its parent run, one row per trial, metric histories, artifacts.
+"""Read a study out of MLflow into :class:`~analysis.report.study.StudyData`: its parent run,
+one row per trial, the objectives, grid axes and searched hyperparameters.
 
 A study ``NAME`` is the MLflow experiment ``study-NAME`` (or ``NAME``); its parent run is the
 newest run without ``mlflow.parentRunId``; its trials are that run's child runs, read through
@@ -6,13 +7,13 @@ the tags the study writes (``bench.study.trial``, ``bench.study.runs``, ``bench.
 """
 from __future__ import annotations
 
+import json
 import math
 import tempfile
-from dataclasses import dataclass, field
-from pathlib import Path
 
 import pandas as pd
 
+from analysis.report.study import StudyData
 from bench import tracking
 from bench.errors import MitoError
 from bench.study.config import DEFAULT_OBJECTIVES, GRID_AXES
@@ -23,60 +24,6 @@ _TAGS = {"trial": "mitogan.trial", "cell": "mitogan.cell", "state": "mitogan.sta
 _STATES = {"COMPLETE": "complete", "PRUNED": "pruned", "FAIL": "failed", "FAILED": "failed",
            "KILLED": "pruned", "FINISHED": "complete", "RUNNING": "running",
            "SCHEDULED": "running"}
-
-
-@dataclass
-class StudyData:
-    """Everything the report sections read.
-
-    ``trials``: one row per trial (columns ``trial, run_id, state, reason, cell`` + grid params
-    + every final metric of the run); ``objectives``: ``[(metric, direction), ...]``.
-    """
-    name: str
-    tracking_uri: str
-    experiment_id: str
-    parent: object | None
-    trials: pd.DataFrame
-    runs: dict
-    objectives: list[tuple[str, str]]
-    client: object = field(repr=False, default=None)
-    _tmp: tempfile.TemporaryDirectory = field(repr=False, default=None)
-
-    def complete(self) -> pd.DataFrame:
-        return self.trials[self.trials["state"] == "complete"]
-
-    def ranked(self) -> pd.DataFrame:
-        """Complete trials, best first by the first objective found in the metrics."""
-        df = self.complete()
-        for metric, direction in self.objectives:
-            if metric in df and df[metric].notna().any():
-                return df.sort_values(metric, ascending=direction == "minimize",
-                                      na_position="last")
-        return df
-
-    def history(self, run_id: str, key: str) -> list[tuple[int, float]]:
-        """A metric's history ``[(step, value), ...]`` of one run, ordered by step."""
-        h = self.client.get_metric_history(run_id, key)
-        return sorted((m.step, m.value) for m in h)
-
-    def artifacts(self, run_id: str, path: str = "", depth: int = 3) -> list[str]:
-        """Artifact paths (files) of a run below ``path``, ``depth`` folders deep."""
-        out = []
-        for info in self.client.list_artifacts(run_id, path or None):
-            if info.is_dir:
-                if depth > 0:
-                    out += self.artifacts(run_id, info.path, depth - 1)
-            else:
-                out.append(info.path)
-        return out
-
-    def download(self, run_id: str, path: str) -> Path:
-        """Download one artifact into a temp folder that lives as long as this object."""
-        if self._tmp is None:
-            self._tmp = tempfile.TemporaryDirectory(prefix="mitogan-report-")
-        dst = Path(self._tmp.name) / run_id
-        dst.mkdir(exist_ok=True)
-        return Path(self.client.download_artifacts(run_id, path, str(dst)))
 
 
 def _tag(run, column: str) -> str | None:
@@ -104,6 +51,18 @@ def _objectives(parent) -> list[tuple[str, str]]:
         if direction in ("minimize", "maximize"):
             found.append((metric, direction))
     return found or [(o["metric"], o["direction"]) for o in DEFAULT_OBJECTIVES]
+
+
+def _searched(client, parent) -> list[str]:
+    """Searched hyperparameter names from the parent run's ``study.json``, if logged."""
+    if parent is None:
+        return []
+    try:
+        with tempfile.TemporaryDirectory(prefix="mitogan-report-") as tmp:
+            doc = json.loads(open(client.download_artifacts(parent.info.run_id, "study.json", tmp)).read())
+        return list(doc.get("search", {}).get("params", {}))
+    except Exception:  # noqa: BLE001 - no study.json: grid parameters only
+        return []
 
 
 def _number(v) -> float | None:
@@ -143,4 +102,4 @@ def collect(study: str, tracking_uri: str | None = None) -> StudyData:
     if len(trials):
         trials = trials.sort_values(["trial", "run_id"], na_position="last").reset_index(drop=True)
     return StudyData(study, uri, exp.experiment_id, parent, trials, runs, _objectives(parent),
-                     client=client)
+                     axes=GRID_AXES, searched=_searched(client, parent), client=client)

@@ -1,0 +1,172 @@
+"""The study's tables: leaderboard with Pareto ranks, summary over replicate seeds, parameter
+importances (computations on :class:`~analysis.report.study.StudyData`, no rendering).
+
+Importances say which grid axis, op or searched hyperparameter mattered for each objective.
+With enough completed trials (``MIN_TRIALS_FANOVA``) they come from ``optuna.importance``
+(fANOVA); with fewer, or when it fails (e.g. a single value of every parameter), from the
+share of the objective's variance explained by each parameter's groups (eta², one-way ANOVA),
+which needs no model and is exact for a full grid. The method used is written next to the numbers.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from analysis.metrics import floor_key, is_floor
+from preprocessing.pipeline import Pipeline, op_flag
+
+MIN_TRIALS_FANOVA = 16
+SEED_KEYS = ["dataset", "pipeline", "gan", "diffaug"]
+# Not headline numbers: confidence bounds, spreads, counts, real-side references, per-feature
+# distances (the morphology section shows those).
+_DETAIL = ("_ci_", "_std", "wd_", "n_fake", "n_real", "_real")
+
+
+def non_dominated(v: np.ndarray) -> np.ndarray:
+    """Mask of the rows of ``v`` (N, k), lower is better in every column, that no other row
+    dominates (no worse in every column and better in one): the Pareto front."""
+    return np.array([not ((v <= p).all(1) & (v < p).any(1)).any() for p in v], dtype=bool)
+
+
+def pareto_ranks(df: pd.DataFrame, objectives) -> np.ndarray:
+    """Non-dominated sorting rank (1 = Pareto front); trials without values get no rank (NaN)."""
+    sign = np.array([1.0 if d == "minimize" else -1.0 for _, d in objectives])
+    cols = [m for m, _ in objectives]
+    v = df.reindex(columns=cols).to_numpy(float) * sign  # (N, n_obj), lower better
+    ranks = np.full(len(df), np.nan)
+    left = np.flatnonzero(np.isfinite(v).all(axis=1))
+    rank = 1
+    while left.size:
+        front = non_dominated(v[left])
+        ranks[left[front]] = rank
+        left, rank = left[~front], rank + 1
+    return ranks
+
+
+def metric_columns(df: pd.DataFrame, objectives, row_keys=()) -> list[str]:
+    """Headline metric columns: objectives, then common-space metrics, then own-space metrics
+    that have a real-vs-real floor, then the judge's accuracy and utility gains."""
+    cols = [m for m, _ in objectives if m in df]
+    groups: list[list[str]] = [[], [], []]
+    for c in sorted(df.columns):
+        if c in cols or c in row_keys or is_floor(c) or any(d in c for d in _DETAIL):
+            continue
+        if c.startswith("common_"):
+            groups[0].append(c)
+        elif floor_key(c) in df.columns:
+            groups[1].append(c)
+        elif c == "c2st_acc" or c.startswith("utility_gain"):
+            groups[2].append(c)
+    return cols + [c for g in groups for c in g]
+
+
+def standing(trials: pd.DataFrame) -> pd.DataFrame:
+    """The trial that stands for each cell: its latest one that ended (retries supersede)."""
+    done = trials[trials["state"] != "running"]
+    has_cell = done["cell"].astype(bool)
+    latest = done[has_cell].sort_values("trial").groupby("cell", sort=False).tail(1)
+    return pd.concat([latest, done[~has_cell]]).sort_values("trial", na_position="last")
+
+
+def leaderboard(study) -> pd.DataFrame:
+    """One row per cell (its standing trial), best first: Pareto rank, then the first objective.
+
+    Columns: ``pareto_rank, trial, cell, state``, the grid axes, the searched hyperparameters,
+    each headline metric followed by its ``floor_<metric>``, ``n_real``, ``n_fake`` (frames
+    behind the common-space metrics), ``failure_reason``, ``mlflow_run_id``.
+    """
+    df = standing(study.trials)
+    if df.empty:
+        return pd.DataFrame()
+    out = pd.DataFrame({"trial": df["trial"], "cell": df["cell"], "state": df["state"]})
+    for p in study.axes:
+        out[p] = df.get(p, "")
+    for h in study.searched:
+        out[h] = [study.runs[r].data.params.get(h, "") for r in df["run_id"]]
+    row_keys = {"trial", "run_id", "state", "reason", "cell", *study.axes}
+    for m in metric_columns(df, study.objectives, row_keys):
+        out[m] = df[m]
+        out[floor_key(m)] = df.get(floor_key(m), np.nan)
+    out["n_real"] = df.get("common_n_real", np.nan)
+    out["n_fake"] = df.get("common_n_fake", np.nan)
+    out["failure_reason"], out["mlflow_run_id"] = df["reason"], df["run_id"]
+    out.insert(0, "pareto_rank", pareto_ranks(out, study.objectives))
+    first, direction = study.objectives[0]
+    by = ["pareto_rank"] + ([first] if first in out else [])
+    return out.sort_values(by, ascending=[True, direction == "minimize"][:len(by)],
+                           na_position="last").reset_index(drop=True)
+
+
+def seed_summary(board: pd.DataFrame, objectives) -> pd.DataFrame:
+    """Mean, SD and count of each objective over replicate seeds, per (data set, pipeline,
+    variant, diffaug), from the complete rows of :func:`leaderboard`."""
+    keys = [k for k in SEED_KEYS if k in board]
+    metrics = [m for m, _ in objectives if m in board]
+    ok = board[board["state"] == "complete"] if "state" in board else board
+    if ok.empty or not metrics or not keys:
+        return pd.DataFrame(columns=keys)
+    agg = ok.groupby(keys)[metrics].agg(["mean", "std", "count"])
+    agg.columns = [f"{m}_{s}" for m, s in agg.columns]
+    return agg.reset_index()
+
+
+def parameter_table(board: pd.DataFrame, axes, searched) -> pd.DataFrame:
+    """The varying parameters of the complete rows: grid axes, one ``op_<name>`` yes/no flag per
+    op that some pipelines use (then the pipeline column itself is left out: the flags say it
+    better) and the searched hyperparameters (floats)."""
+    table = pd.DataFrame({p: board[p].astype(str) for p in axes if p in board})
+    if "pipeline" in table:
+        used = [set(Pipeline.parse(p).ops()) for p in table["pipeline"]]  # each row's ops
+        for op in sorted(set().union(*used)):
+            table[op_flag(op)] = ["yes" if op in u else "no" for u in used]
+    for h in searched:
+        table[h] = pd.to_numeric(board[h], errors="coerce")
+    table = table.loc[:, table.nunique() > 1]
+    if any(c.startswith("op_") for c in table) and "pipeline" in table:
+        table = table.drop(columns="pipeline")
+    return table
+
+
+def _eta_squared(y: np.ndarray, groups: pd.Series) -> float:
+    total = ((y - y.mean()) ** 2).sum()
+    if total == 0 or groups.nunique() < 2:
+        return 0.0
+    between = sum(len(g) * (g.mean() - y.mean()) ** 2 for _, g in pd.Series(y).groupby(groups.values))
+    return float(between / total)
+
+
+def _fanova(table: pd.DataFrame, y: np.ndarray, direction: str) -> dict[str, float]:
+    import optuna
+    from optuna.distributions import CategoricalDistribution, FloatDistribution
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    study = optuna.create_study(direction=direction)
+    dists = {c: (FloatDistribution(table[c].min(), table[c].max())
+                 if table[c].dtype.kind == "f" else CategoricalDistribution(sorted(table[c].unique())))
+             for c in table}
+    for (_, prm), value in zip(table.iterrows(), y):
+        study.add_trial(optuna.trial.create_trial(params=prm.to_dict(), distributions=dists,
+                                                  value=float(value)))
+    return optuna.importance.get_param_importances(
+        study, evaluator=optuna.importance.FanovaImportanceEvaluator(seed=0))
+
+
+def importances(board: pd.DataFrame, objectives, axes, searched) -> pd.DataFrame:
+    """Rows ``(objective, param, importance, method, n_trials)``, most important first per
+    objective; parameters that never varied are left out."""
+    rows = []
+    for metric, direction in objectives:
+        done = board[(board["state"] == "complete") & board[metric].notna()] if metric in board else board[:0]
+        table, y = parameter_table(done, axes, searched), done[metric].to_numpy(float) if len(done) else []
+        scores, method = None, "fanova"
+        if len(done) >= MIN_TRIALS_FANOVA and table.shape[1]:
+            try:
+                scores = _fanova(table, y, direction)
+            except (RuntimeError, ValueError):
+                scores = None
+        if scores is None:
+            method = "eta2"
+            scores = {c: _eta_squared(y, table[c].astype(str)) for c in table} if len(done) > 1 else {}
+        rows += [{"objective": metric, "param": k, "importance": float(v), "method": method,
+                  "n_trials": len(done)}
+                 for k, v in sorted(scores.items(), key=lambda kv: -kv[1])]
+    return pd.DataFrame(rows, columns=["objective", "param", "importance", "method", "n_trials"])
