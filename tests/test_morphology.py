@@ -7,7 +7,8 @@ import pytest
 from scipy import ndimage as ndi
 from skimage.draw import disk, line
 
-from analysis.morphology import (MORPH_FEATURES, geometric_masks, morph_distances,
+from analysis.metrics.morphology_distance import morph_distances
+from analysis.morphology import (MORPH_FEATURES, geometric_masks,
                                  morphology_table, segment, skeleton_parts)
 from bench.errors import MitoError
 

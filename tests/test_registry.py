@@ -11,13 +11,15 @@ def _project_registries() -> dict[str, Registry]:
     from analysis.attribution.methods import _METHODS
     from analysis.extractors import _EXTRACTORS
     from analysis.judge_models import _JUDGES
+    from analysis.metrics import METRICS
     from analysis.report.sections import _SECTIONS
     from models.registry import _VARIANTS
     from preprocessing.ops import _OPS
     from preprocessing.simulator.geometry import _CLASSES
 
     return {"ops": _OPS, "variants": _VARIANTS, "extractors": _EXTRACTORS, "methods": _METHODS,
-            "judges": _JUDGES, "classes": _CLASSES, "sections": _SECTIONS}
+            "judges": _JUDGES, "classes": _CLASSES, "sections": _SECTIONS,
+            "metrics": METRICS}
 
 
 def test_registry_refuses_bad_and_duplicate_names_and_keeps_order():

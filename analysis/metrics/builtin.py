@@ -12,9 +12,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from analysis import diversity, morphology
+from analysis import diversity
 from analysis.fidelity import fidelity_from_features
 from analysis.metrics.base import FEATURES, FRAMES, HIGHER, LOWER, MORPHOLOGY, Pair, register_metric
+from analysis.metrics.morphology_distance import morph_distances
 from analysis.metrics.splits import knn_groups
 
 MS_SSIM_PAIRS = 200
@@ -68,7 +69,7 @@ def _whiten(p: Pair):
 
 
 def _morph(p: Pair) -> dict:
-    return p.shared("morph", lambda: morphology.morph_distances(p.real_morph, p.fake_morph))
+    return p.shared("morph", lambda: morph_distances(p.real_morph, p.fake_morph))
 
 
 @register_metric("fid", needs={FEATURES}, better=LOWER, fidelity=True)

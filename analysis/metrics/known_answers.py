@@ -18,6 +18,7 @@ from analysis.degradations import add_noise, blur
 from analysis.extractors.base import Extractor
 from analysis.extractors.cache import cached_features
 from analysis.metrics.builtin import standardize
+from analysis.metrics.morphology_distance import morph_distances
 from analysis.metrics.splits import halves_by_movie
 from analysis.metrics.suite import compare_arrays
 
@@ -157,7 +158,7 @@ class Validator:
                                   rng.choice(idx_other, s - round(0.8 * s), replace=False)])
         same_mix = rng.choice(np.flatnonzero(b), s, replace=False)
         real_m = morphology.morphology_table(self.f.x[a][:, 0])
-        fd = [morphology.morph_distances(real_m, morphology.morphology_table(self.f.x[p][:, 0]))["morph_fd"]
+        fd = [morph_distances(real_m, morphology.morphology_table(self.f.x[p][:, 0]))["morph_fd"]
               for p in (same_mix, shifted)]
         return Check("6 shifted class proportions raise morph_fd", fd[1] > fd[0],
                      f"morph_fd with 80% {boost!r} {fd[1]:.3g} vs real mix {fd[0]:.3g} (N={s})")

@@ -108,7 +108,8 @@ def morph_cap_spread(real: np.ndarray, fake: np.ndarray, draws: int = 10):
     """``morph_fd`` of the whole generated set, and of ``draws`` random subsets of the capped size
     (what :func:`analysis.metrics.splits.morph_sample` measures): the cap's own sampling error."""
     from analysis.metrics.splits import morph_sample
-    from analysis.morphology import morph_distances, morphology_table
+    from analysis.metrics.morphology_distance import morph_distances
+    from analysis.morphology import morphology_table
 
     real_m, fake_m = morphology_table(real[:, 0]), morphology_table(fake[:, 0])
     k = len(morph_sample(len(fake), len(real)))

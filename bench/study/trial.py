@@ -82,7 +82,8 @@ def _reference_table(ctx: StudyContext, cfg):
 
 def pruning_callback(ctx: StudyContext, trial: optuna.Trial, cell: Cell, cfg):
     """``on_step(step, G)``: report the common-space morphology distance; prune when told to."""
-    from analysis.morphology import morph_distances, morphology_table
+    from analysis.metrics.morphology_distance import morph_distances
+    from analysis.morphology import morphology_table
     from models.sampling import sample
     real = _reference_table(ctx, cfg)
     n = ctx.cfg.pruning.n_samples
