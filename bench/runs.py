@@ -77,11 +77,10 @@ def run_frames(cfg: TrainConfig, workspace=None, *, pipeline: str | None = None,
     ``is_held`` (N,) bool: frame of a held-out movie.
     """
     from preprocessing.dataset import Dataset
-    from preprocessing.pipeline import prepare
+    from preprocessing.pipeline import heldout_mask, prepare
     ds = dataset or Dataset.load(cfg.dataset, workspace)
     prep = prepare(ds, pipeline or cfg.pipeline, cfg.size, workspace, progress=progress)
-    _, held = ds.split(cfg.heldout_fraction, cfg.seed)
-    return ds, prep, np.isin(prep.movie_ids, held)
+    return ds, prep, heldout_mask(ds, prep, cfg.heldout_fraction, cfg.seed)
 
 
 def run_split(cfg: TrainConfig, workspace=None, *, pipeline: str | None = None, dataset=None,

@@ -1,7 +1,7 @@
 """Train one GAN variant on one preprocessed data set, recorded as one MLflow run.
 
 ``train(cfg)`` writes the resolved config into the run before anything else, trains on the
-training movies only (``prepare_split``; held-out movies never enter training), logs metrics,
+training movies only (``bench.runs.run_split``; held-out movies never enter training), logs metrics,
 sample grids and checkpoints as it goes, and always leaves the run in a terminal state:
 FINISHED, FAILED (diverged: ``failure_reason`` tag) or KILLED (interrupted or pruned; its last
 checkpoint saved, so ``resume_run_id`` continues it exactly).

@@ -188,6 +188,11 @@ def prepare_split(dataset, spec, size: int, workspace=None, heldout_fraction: fl
                   seed: int = 0, progress: bool = True) -> tuple[Prepared, Prepared]:
     """``prepare`` then split by movie (``Dataset.split``): ``(train, heldout)``."""
     prep = prepare(dataset, spec, size, workspace, progress)
-    _, held = dataset.split(heldout_fraction, seed)
-    is_held = np.isin(prep.movie_ids, held)
+    is_held = heldout_mask(dataset, prep, heldout_fraction, seed)
     return prep.subset(~is_held), prep.subset(is_held)
+
+
+def heldout_mask(dataset, prep: Prepared, heldout_fraction: float = 0.25, seed: int = 0) -> np.ndarray:
+    """``(N,)`` bool: frame of ``prep`` from a movie ``Dataset.split`` holds out."""
+    _, held = dataset.split(heldout_fraction, seed)
+    return np.isin(prep.movie_ids, held)

@@ -78,7 +78,7 @@ def leaderboard(study) -> pd.DataFrame:
     df = standing(study.trials)
     if df.empty:
         return pd.DataFrame()
-    out = pd.DataFrame({"trial": df["trial"], "cell": df["cell"], "state": df["state"]})
+    out = pd.DataFrame({"trial": df["trial"].astype("Int64"), "cell": df["cell"], "state": df["state"]})
     for p in study.axes:
         out[p] = df.get(p, "")
     for h in study.searched:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import math
 import tempfile
+from pathlib import Path
 
 import pandas as pd
 
@@ -59,7 +60,7 @@ def _searched(client, parent) -> list[str]:
         return []
     try:
         with tempfile.TemporaryDirectory(prefix="mitogan-report-") as tmp:
-            doc = json.loads(open(client.download_artifacts(parent.info.run_id, "study.json", tmp)).read())
+            doc = json.loads(Path(client.download_artifacts(parent.info.run_id, "study.json", tmp)).read_text())
         return list(doc.get("search", {}).get("params", {}))
     except Exception:  # noqa: BLE001 - no study.json: grid parameters only
         return []
