@@ -72,7 +72,8 @@ def leaderboard(ctx: ReportContext) -> dict:
     for _, r in df.iterrows():
         cells = [{"text": fmt(r.get(c)), "sort": "" if pd.isna(r.get(c)) else float(r[c]),
                   "floor": fmt(r.get(floor_key(c)))} for c in cols]
-        rows.append({"label": trial_label(r), "trial": r.get("trial"), "state": r["state"],
+        trial = None if pd.isna(r.get("trial")) else int(r["trial"])
+        rows.append({"label": trial_label(r), "trial": trial, "state": r["state"],
                      "reason": r.get("failure_reason") or "", "run_id": r["mlflow_run_id"],
                      "params": [str(r.get(p, "")) for p in params], "cells": cells})
     return {"columns": cols, "rows": rows, "params": params,
