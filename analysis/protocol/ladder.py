@@ -191,3 +191,27 @@ def format_ladder(ladder: dict, metrics: list[str] | None = None) -> str:
         f"{m} " + (",".join(n.split()[0] for n, r in res.items() if not r["verdict"]["within_floor"][m]) or "-")
         for m in metrics)]
     return "\n".join(lines)
+
+
+def main(argv=None) -> int:
+    """``python -m analysis.protocol.ladder [--data DIR]``: print the ladder on the simulator
+    and, when DIR holds it, on the HeLa movie (until ``mitogan validate-metrics`` calls it)."""
+    import argparse
+    import tempfile
+
+    ap = argparse.ArgumentParser(prog="python -m analysis.protocol.ladder")
+    ap.add_argument("--data", default=None, help="real data folder (../shared/data)")
+    ap.add_argument("--n-boot", type=int, default=None, help="bootstrap replicates (default: the protocol's)")
+    args = ap.parse_args(argv)
+    kw = {} if args.n_boot is None else {"n_boot": args.n_boot}
+    sets = [simulator_movies(per_class=9, frames=12)]
+    if args.data and (hela := hela_movies(args.data)) is not None:
+        sets.append(hela)
+    with tempfile.TemporaryDirectory() as ws:
+        for movies in sets:
+            print(format_ladder(run_ladder(movies, workspace=ws, **kw)), end="\n\n")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
