@@ -1,0 +1,241 @@
+"""``score``: a generator's samples against held-out movies, next to the floor at matched N,
+every number with a 95% interval over movies, and the verdict.
+
+Protocol (``PRODUCT.md``, "Rules of the science"):
+
+* Reference = the held-out movies, for every metric. Memorisation = samples' distances to the
+  nearest training frame against the held-out frames' distances to it.
+* Floor = the same metric with TRAIN frames in the place of the samples: what a generator
+  producing new movies of the population scores. Matched N: the reference side is the very
+  same held-out frames; the sample side has the same number of frames M, train frames being
+  subsampled (seeded) to the number of samples. With more samples than training frames, the
+  samples are subsampled to the number of training frames instead (``n["matching"]`` says
+  which). A train frame's "nearest training frame" is one of another movie (leave-own-movie-out).
+* Intervals: ``N_BOOT`` bootstrap replicates (seeded). Replicate b resamples the held-out movies
+  with replacement (the same draw for the model and the floor: paired), the samples' units (a
+  generator's frames; a planted generator's movies) and, for the floor, the train movies (then
+  M frames of them). The interval is the 2.5-97.5% range of the replicates shifted so that
+  their median sits on the point value (``CI_METHOD``): resampling with replacement repeats
+  frames, which biases FID-like metrics; the shift removes that bias to first order.
+* Verdict per metric: ``within_floor`` when the point value is not beyond the floor's interval
+  on the metric's worse side (``METRICS``; inside it for ``density``, worse both ways): a value
+  better than every floor replicate is still "as good as new real movies" (with few train
+  movies the floor itself is sometimes farther from the held-out movies than another set is).
+  ``gap_z`` = (value - floor) / sd of the floor replicates. ``copying`` when the lower bound of
+  ``copy_fraction`` is above its null ``q``; ``collapsed`` when the upper bound of
+  ``vendi_ratio`` is below ``COLLAPSE_RATIO``.
+  Fewer than ``MIN_HELDOUT_MOVIES`` held-out (or train) movies: no intervals, no verdict.
+"""
+from __future__ import annotations
+
+import numpy as np
+from scipy.spatial.distance import cdist
+from sklearn.neighbors import NearestNeighbors
+from threadpoolctl import threadpool_limits
+
+from analysis.extractors import get_extractor
+from analysis.extractors.base import Extractor
+from analysis.extractors.cache import cached_features
+from analysis.protocol.measures import COPY_QUANTILE, METRICS, Side, measure, spectrum_rows
+from analysis.protocol.roles import MIN_HELDOUT_MOVIES, Role
+
+N_BOOT = 200
+COLLAPSE_RATIO = 0.5  # fewer than half the distinct frames of the held-out set at the same N
+CI_METHOD = "percentile bootstrap over movies ({n} replicates, seeded), shifted to the point value"
+# Metrics shown as verdicts: those that pass the ladder (analysis/protocol/ladder.py); the
+# others stay in ``metrics`` as numbers.
+HEADLINE = ("fid", "kid", "precision", "coverage", "vendi_ratio", "copy_fraction", "morph_fd",
+            "spectrum_fd")
+
+
+def _scaler(ref: np.ndarray):
+    """``f -> (f - mean) / sd`` per column of ``ref`` (N, F); constant columns keep scale 1."""
+    mu, sd = ref.mean(0), ref.std(0)
+    sd = np.where(sd > 0, sd, 1.0)
+    return lambda f: (f - mu) / sd
+
+
+def _units(groups: np.ndarray, strata: np.ndarray | None) -> list[list[np.ndarray]]:
+    """Frame indices of each unit, per stratum (one stratum when ``strata`` is None, or when a
+    stratum has a single unit: resampling it would always give it back, i.e. no spread)."""
+    if strata is None or min(len(np.unique(groups[strata == s])) for s in np.unique(strata)) < 2:
+        strata = np.zeros(len(groups), int)
+    return [[np.flatnonzero((groups == g) & in_s) for g in np.unique(groups[in_s])]
+            for in_s in (strata == s for s in np.unique(strata))]
+
+
+def _draw(units: list[list[np.ndarray]], rng: np.random.Generator) -> np.ndarray:
+    """Frame indices of as many units as there are, drawn with replacement within each stratum."""
+    return np.concatenate([u[i] for u in units for i in rng.integers(0, len(u), len(u))])
+
+
+def _interval(point: float, reps: np.ndarray) -> list[float]:
+    lo, mid, hi = np.quantile(reps, [0.025, 0.5, 0.975])
+    return [float(point - (mid - lo)), float(point + (hi - mid))]
+
+
+class Protocol:
+    """Train and held-out real frames, embedded once; scores any number of sample sets.
+
+    Parameters
+    ----------
+    train, heldout : Role
+        Real frames ``(N, 1, H, W)`` float32 [0, 1] with their movie ids (``Role.units``) and,
+        when the split was stratified, the labels (``Role.strata``).
+    extractor : str or Extractor
+        Feature space of every feature metric (named in the result).
+    morphology : bool
+        Also ``morph_fd`` (the fixed segmentation of :mod:`analysis.morphology`).
+    """
+
+    def __init__(self, train: Role, heldout: Role, *, extractor: str | Extractor = "mito-ssl",
+                 workspace=None, n_boot: int = N_BOOT, seed: int = 0, morphology: bool = True,
+                 q: float = COPY_QUANTILE):
+        self.ex = get_extractor(extractor) if isinstance(extractor, str) else extractor
+        self.ws, self.n_boot, self.seed, self.q, self.morph = workspace, n_boot, seed, q, morphology
+        self.train, self.held = train, heldout
+        f_tr, f_h = self._feats(train.x), self._feats(heldout.x)
+        # every standardisation is fitted once, on all real frames, so no role is favoured and no
+        # bootstrap replicate rescales (a per-replicate scale explodes on near-constant columns)
+        both = np.concatenate([train.x, heldout.x])
+        self._scale = {"feats": _scaler(np.concatenate([f_tr, f_h]))}
+        self._scale.update({k: _scaler(v) for k, v in self._raw_tables(both).items()})
+        z = self._scale["feats"](np.concatenate([f_tr, f_h]))
+        d = cdist(z, z)
+        np.fill_diagonal(d, np.inf)
+        self.bandwidth = float(np.median(d.min(1)))  # Vendi kernel scale: a frame to its nearest other
+        self._nn = NearestNeighbors(n_neighbors=1).fit(f_tr)
+        self.tr = self._side(f_tr, train, self._own_movie_out(f_tr, train.units))
+        self.h = self._side(f_h, heldout)
+        self.h_units = _units(heldout.units, heldout.strata)
+        self._floors: dict[int, dict] = {}
+        self.reason = None
+        if min(heldout.n_units, train.n_units) < MIN_HELDOUT_MOVIES:
+            self.reason = (f"no verdict possible: {heldout.n_units} held-out and {train.n_units} train "
+                           f"movies; an interval over movies needs at least {MIN_HELDOUT_MOVIES} of each")
+
+    def _feats(self, x):
+        return cached_features(self.ex, x, workspace=self.ws)
+
+    def _raw_tables(self, x) -> dict:
+        out = {"spectrum": spectrum_rows(x)}
+        if self.morph:
+            from analysis.morphology import morphology_table
+            out["morph"] = morphology_table(x[:, 0]).to_numpy(np.float64)  # (N, F)
+        return out
+
+    def _side(self, f: np.ndarray, role: Role, d_train: np.ndarray | None = None) -> Side:
+        d = self._nn.kneighbors(f)[0][:, 0] if d_train is None else d_train
+        tables = {k: self._scale[k](v) for k, v in self._raw_tables(role.x).items()}
+        return Side(f, self._scale["feats"](f), role.units, d, tables)
+
+    @staticmethod
+    def _own_movie_out(f: np.ndarray, units: np.ndarray) -> np.ndarray:
+        """(N,) distance of each train frame to the nearest train frame of another movie."""
+        d = cdist(f, f)
+        d[units[:, None] == units[None, :]] = np.inf
+        return d.min(1)
+
+    def _run(self, samp: Side, units: list, m: int) -> dict:
+        """Point values and ``n_boot`` replicates (metric -> (n_boot,)) of ``samp`` at M = ``m``.
+
+        Replicate b's held-out draw depends only on (seed, b): the model's and the floor's
+        replicates are paired."""
+        rng = np.random.default_rng([self.seed, 7])
+        pick = np.sort(rng.choice(len(samp.groups), m, replace=False))
+        point = measure(self.h, samp.take(pick), min(m, len(self.h.groups)), self.bandwidth, self.q, rng)
+        if self.reason:
+            return {"value": point, "reps": None}
+        reps = []
+        with threadpool_limits(1):  # small eigendecompositions: 10-20x slower with threads fighting
+            for b in range(self.n_boot):
+                reps.append(self._replicate(samp, units, m, b))
+        return {"value": point, "reps": {k: np.array([r[k] for r in reps]) for k in point}}
+
+    def _replicate(self, samp: Side, units: list, m: int, b: int) -> dict:
+        """Replicate ``b``: held-out movies, then sample units (M frames of them), resampled."""
+        h_idx = _draw(self.h_units, np.random.default_rng([self.seed, b]))
+        rng = np.random.default_rng([self.seed, b, 1])
+        s_idx = _draw(units, rng)
+        if len(s_idx) != m:
+            s_idx = rng.choice(s_idx, m, replace=len(s_idx) < m)
+        return measure(self.h.take(h_idx), samp.take(s_idx), min(m, len(h_idx)), self.bandwidth, self.q, rng)
+
+    def floor(self, m: int) -> dict:
+        """Train-vs-held-out at ``m`` sample frames (cached per m)."""
+        if m not in self._floors:
+            self._floors[m] = self._run(self.tr, _units(self.train.units, self.train.strata), m)
+        return self._floors[m]
+
+    def score(self, samples: Role) -> dict:
+        """Score ``samples``; keys: ``metrics``, ``floor``, ``ci``, ``floor_ci``, ``gap_ci``
+        (``[low, high]``), ``floor_sd``, ``gap_z``, ``objective``, ``n``, ``extractor``,
+        ``weights_hash``, ``n_boot``, ``seed``, ``ci_method``, ``copy_quantile``, ``headline``
+        and ``verdict`` (``possible``, ``reason``, ``within_floor.<m>``, ``copying``,
+        ``collapsed``)."""
+        m = min(len(samples.x), len(self.train.x))
+        samp = self._side(self._feats(samples.x), samples)
+        model = self._run(samp, _units(samples.units, samples.strata), m)
+        res = {"metrics": model["value"], "extractor": self.ex.name,
+               "weights_hash": self.ex.weights_hash, "n_boot": self.n_boot, "seed": self.seed,
+               "ci_method": CI_METHOD.format(n=self.n_boot), "copy_quantile": self.q,
+               "headline": [k for k in HEADLINE if k in model["value"]],
+               "n": {"train": {"frames": len(self.train.x), "movies": self.train.n_units},
+                     "heldout": {"frames": len(self.held.x), "movies": self.held.n_units},
+                     "samples": {"frames": m, "given": len(samples.x), "units": samples.n_units},
+                     "floor_samples": {"frames": m, "movies": self.train.n_units},
+                     "matching": "train frames subsampled to the number of samples"
+                     if m == len(samples.x) else "samples subsampled to the number of train frames"}}
+        res.update(_compare(model, self.floor(m), self.q, self.reason))
+        return res
+
+
+def _within(v: float, f: float, ci: list, fci: list, worse: int, has_null: bool) -> bool:
+    """Not beyond the floor interval on the metric's worse side (inside it when both sides are
+    worse); for a metric with a known null: the null lies inside (or beyond, on the better side,
+    of) the model's interval."""
+    if has_null:
+        return bool(ci[0] <= f) if worse > 0 else bool(ci[1] >= f)
+    if worse > 0:
+        return bool(v <= fci[1])
+    if worse < 0:
+        return bool(v >= fci[0])
+    return bool(fci[0] <= v <= fci[1])
+
+
+def _compare(model: dict, floor: dict, q: float, reason: str | None) -> dict:
+    """Floors, intervals, gaps and the verdict of a model's point values and replicates.
+
+    Memorisation metrics have a known null instead of a train-based floor (train frames' own
+    nearest-train distances would need leaving their movie out, which with few movies per
+    label biases them): a fresh movie falls below the held-out q-quantile with probability q,
+    and the AUC of a fresh movie is 0.5. Their floor is that null, with the spread of the train
+    frames' statistic (leave-own-movie-out) centred on it."""
+    v, mr = model["value"], model["reps"]
+    null = {"copy_fraction": q, "copy_auc": 0.5}
+    f = {k: null.get(k, floor["value"][k]) for k in v}
+    if reason:
+        return {"floor": f, "ci": None, "floor_ci": None, "gap_ci": None, "floor_sd": None,
+                "gap_z": None, "objective": None,
+                "verdict": {"possible": False, "reason": reason, "within_floor": {},
+                            "copying": None, "collapsed": None}}
+    fr = {k: null[k] + floor["reps"][k] - np.median(floor["reps"][k]) if k in null else floor["reps"][k]
+          for k in v}
+    ci = {k: _interval(v[k], mr[k]) for k in v}
+    fci = {k: _interval(f[k], fr[k]) for k in v}
+    gap_ci = {k: _interval(v[k] - f[k], mr[k] - fr[k]) for k in v}  # paired by the held-out draw
+    sd = {k: float(fr[k].std(ddof=1)) for k in v}
+    gap = {k: (v[k] - f[k]) / max(sd[k], 1e-12) for k in v}
+    worse = [abs(gap[k]) if METRICS[k] == 0 else max(0.0, METRICS[k] * gap[k])
+             for k in HEADLINE if k in v]
+    within = {k: _within(v[k], f[k], ci[k], fci[k], METRICS[k], k in null) for k in v}
+    return {"floor": f, "ci": ci, "floor_ci": fci, "gap_ci": gap_ci, "floor_sd": sd, "gap_z": gap,
+            "objective": float(np.mean(worse)),
+            "verdict": {"possible": True, "reason": None, "within_floor": within,
+                        "copying": bool(ci["copy_fraction"][0] > q),
+                        "collapsed": bool(ci["vendi_ratio"][1] < COLLAPSE_RATIO)}}
+
+
+def score(train: Role, heldout: Role, samples: Role, **kwargs) -> dict:
+    """One-shot :meth:`Protocol.score` (keyword arguments go to :class:`Protocol`)."""
+    return Protocol(train, heldout, **kwargs).score(samples)
