@@ -9,7 +9,6 @@ checkpoint saved, so ``resume_run_id`` continues it exactly).
 from __future__ import annotations
 
 import json
-import logging
 import math
 import os
 import signal
@@ -22,7 +21,7 @@ from pathlib import Path
 import torch
 from tqdm import tqdm
 
-from bench import tracking
+from bench import run_meta, tracking
 from bench.config import TrainConfig
 from bench.errors import MitoError
 from bench.runs import CKPT_DIR, fetch_checkpoint, run_split
@@ -85,6 +84,7 @@ class _Run:
         self.metrics = tracking.MetricBuffer(c, run_id, log_batch)
         self.tmp = tempfile.TemporaryDirectory(prefix="mitogan-train-")
         self.step = 0  # last completed step, kept current by the loop
+        self.monitor = run_meta.start_system_metrics(c, run_id)  # None without psutil
 
     def grid(self, trainer: GANTrainer, step: int) -> None:
         imgs = generate(trainer.sampler, self.z_fixed)  # (n_grid, 1, S, S) in [0, 1]
@@ -102,6 +102,8 @@ class _Run:
         self.c.set_tag(self.run_id, "mitogan.checkpoint_step", str(step))
 
     def end(self, status: str, reason: str | None = None) -> None:
+        if self.monitor is not None:
+            self.monitor.finish()
         self.metrics.flush()
         if reason:
             self.c.set_tag(self.run_id, "failure_reason", reason)
@@ -111,18 +113,31 @@ class _Run:
         self.tmp.cleanup()
 
 
-def _start(c, cfg: TrainConfig, ds_hash: str, parent_run_id, tags, device) -> str:
+def _start(c, cfg: TrainConfig, ds, parent_run_id, tags, device) -> str:
     """Create the run and write the resolved config, provenance and data hash into it."""
     exp_id = tracking.ensure_experiment(cfg.experiment, c.tracking_uri)
-    all_tags = {"mitogan.gan": cfg.gan, "mitogan.dataset": cfg.dataset, **(tags or {})}
+    prov = tracking.provenance()
+    all_tags = {"mitogan.gan": cfg.gan, "mitogan.dataset": cfg.dataset,
+                **run_meta.source_tags(prov["git_commit"]), **(tags or {})}
     if parent_run_id:
         all_tags["mlflow.parentRunId"] = parent_run_id
-    run = c.create_run(exp_id, tags=all_tags, run_name=f"{cfg.gan}-s{cfg.seed}")
-    params = {**cfg.model_dump(), "data_hash": ds_hash, **tracking.provenance()}
+    name = run_meta.run_name(cfg.gan, cfg.pipeline, cfg.seed, diffaug=cfg.diffaug, ema=cfg.ema)
+    run = c.create_run(exp_id, tags=all_tags, run_name=name)
+    params = {**cfg.model_dump(), "data_hash": ds.hash, **prov}
     c.log_batch(run.info.run_id, params=[_param(k, v) for k, v in params.items()])
     c.log_dict(run.info.run_id, cfg.model_dump(), "config.json")
-    c.set_tag(run.info.run_id, "mitogan.device", str(device))
+    c.set_tag(run.info.run_id, "mitogan.device", _device_name(device))
+    run_meta.log_dataset_input(c, run.info.run_id, ds, cfg.pipeline, cfg.size)
     return run.info.run_id
+
+
+def _device_name(device: torch.device) -> str:
+    """``cuda:0 (NVIDIA H200, CUDA_VISIBLE_DEVICES=1)`` or ``cpu``: which card a worker got."""
+    if device.type != "cuda":
+        return str(device)
+    idx = device.index if device.index is not None else torch.cuda.current_device()
+    return (f"cuda:{idx} ({torch.cuda.get_device_name(idx)}, "
+            f"CUDA_VISIBLE_DEVICES={os.environ.get('CUDA_VISIBLE_DEVICES', 'unset')})")
 
 
 def _resume(c, run_id: str):
@@ -161,7 +176,7 @@ def train(cfg: TrainConfig, *, workspace=None, tracking_uri: str | None = None,
         c.update_run(run_id, status="RUNNING")
         c.set_tag(run_id, "mitogan.resumed_from_step", str(state["step"]))
     else:
-        run_id = _start(c, cfg, ds.hash, parent_run_id, tags, device)
+        run_id = _start(c, cfg, ds, parent_run_id, tags, device)
     if cfg.threads:
         torch.set_num_threads(cfg.threads)
     z_fixed = torch.randn(cfg.n_grid, cfg.latent_dim, generator=torch.Generator().manual_seed(cfg.seed + 1))
@@ -192,7 +207,8 @@ def train(cfg: TrainConfig, *, workspace=None, tracking_uri: str | None = None,
                 sat_since = state["sat_since"]
             _loop(cfg, trainer, batches, run, stop, on_step, sat_since, progress)
         if cfg.log_model:
-            _log_model(c, run_id, trainer.sampler, cfg)
+            from bench.model_log import log_generator
+            log_generator(c, run_id, trainer.sampler, cfg.seed)
         run.end("FINISHED")
         return TrainResult(run_id, "FINISHED", None, run.step)
     except Diverged as err:
@@ -259,25 +275,3 @@ def _loop(cfg, trainer, batches, run, stop, on_step, sat_since, progress) -> Non
                     raise
     finally:
         bar.close()
-
-
-def _log_model(c, run_id: str, G: torch.nn.Module, cfg: TrainConfig) -> None:
-    """Log the generator (CPU, eval mode) as an MLflow PyTorch model named ``generator``."""
-    import copy
-    import mlflow
-    G_cpu = copy.deepcopy(G).cpu().eval()
-    previous, env_before = mlflow.get_tracking_uri(), os.environ.get("MLFLOW_TRACKING_URI")
-    mlflow.set_tracking_uri(c.tracking_uri)
-    log = logging.getLogger("mlflow.pytorch")
-    level = log.level
-    log.setLevel(logging.ERROR)  # the pickle-format notice: our own class, loaded by our own code
-    try:  # explicit requirements: inferring them would import-scan (and may reach the network)
-        info = mlflow.pytorch.log_model(G_cpu, name="generator", run_id=run_id,
-                                        serialization_format="pickle",
-                                        pip_requirements=[f"torch=={torch.__version__.split('+')[0]}"])
-    finally:
-        mlflow.set_tracking_uri(previous)
-        if env_before is None:  # set_tracking_uri exports the variable: undo, or it leaks into later calls
-            os.environ.pop("MLFLOW_TRACKING_URI", None)
-        log.setLevel(level)
-    c.set_tag(run_id, "mitogan.model_uri", info.model_uri)

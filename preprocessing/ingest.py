@@ -28,7 +28,8 @@ from tqdm import tqdm
 from bench.errors import MitoError
 from bench.workspace import datasets_dir, workspace_dir
 from preprocessing.dataset import FORMAT_VERSION, MANIFEST, Dataset
-from preprocessing.readers import Reader, open_reader
+from preprocessing.readers import Reader, open_readers
+from preprocessing.physical import dataset_units, set_units
 
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 NPY_HEADER_BYTES = 256  # reserved so the header can be written once T is known
@@ -127,7 +128,7 @@ class _NpyWriter:
 
 def import_dataset(paths, name: str, workspace=None, *, rois=None, channel=None, z="max",
                    frames=None, intensity_range="auto", overwrite=False, movie_meta=None,
-                   progress=True) -> Dataset:
+                   progress=True, pixel_size_um=None, frame_interval_s=None) -> Dataset:
     """Import movies (one per path; each ROI a separate movie) as data set ``name``.
 
     Parameters
@@ -146,6 +147,8 @@ def import_dataset(paths, name: str, workspace=None, *, rois=None, channel=None,
         ``auto``, ``pLOW,pHIGH`` or ``LOW,HIGH`` (see module docstring).
     movie_meta : list of dict, optional
         One dict per path, stored as each of its movies' ``meta``.
+    pixel_size_um, frame_interval_s : float, optional
+        Physical units for every movie, beating the files' own metadata (``physical.py``).
 
     Returns
     -------
@@ -165,10 +168,13 @@ def import_dataset(paths, name: str, workspace=None, *, rois=None, channel=None,
     rois = [parse_roi(r) if isinstance(r, str) else tuple(r) for r in (rois or [])] or [None]
     frame_slice = parse_frames(frames) if isinstance(frames, (str, type(None))) else frames
     spec = IntensityRange.parse(intensity_range) if isinstance(intensity_range, str) else intensity_range
-    readers = [open_reader(Path(p).expanduser().resolve(), channel=channel, z=z, frames=frame_slice)
-               for p in paths]
-    if movie_meta is not None and len(movie_meta) != len(readers):
-        raise MitoError(name, f"movie_meta has {len(movie_meta)} entries for {len(readers)} paths")
+    if movie_meta is not None and len(movie_meta) != len(paths):
+        raise MitoError(name, f"movie_meta has {len(movie_meta)} entries for {len(paths)} paths")
+    opened = [(i, r) for i, p in enumerate(paths)  # a multi-series / multi-scene file: several movies
+              for r in open_readers(Path(p).expanduser().resolve(), channel=channel, z=z, frames=frame_slice)]
+    readers = [r for _, r in opened]
+    movie_meta = [movie_meta[i] for i, _ in opened] if movie_meta is not None else None
+    set_units(readers, pixel_size_um, frame_interval_s)
     for reader in readers:
         for roi in rois:
             if roi is not None:
@@ -184,7 +190,7 @@ def import_dataset(paths, name: str, workspace=None, *, rois=None, channel=None,
     try:
         lo, hi = _intensity_bounds(readers, rois, spec, progress)
         manifest = _write_movies(readers, rois, (lo, hi), tmp, movie_meta, progress)
-        manifest.update(name=name, version=FORMAT_VERSION, z=z, channel=channel,
+        manifest.update(name=name, version=FORMAT_VERSION, z=z, channel=channel, **dataset_units(readers),
                         intensity={"spec": intensity_range if isinstance(intensity_range, str)
                                    else spec.mode, "low": lo, "high": hi})
         (tmp / MANIFEST).write_text(json.dumps(manifest, indent=1))
@@ -206,6 +212,7 @@ def _movie_ids(readers, rois) -> list[list[str]]:
     ids, seen = [], set()
     for reader in readers:
         stem = re.sub(r"[^A-Za-z0-9._-]", "_", reader.path.stem.split(".")[0]) or "movie"
+        stem += f"_{reader.label}" if reader.label else ""  # series / scene of a multi-movie file
         row = []
         for k in range(len(rois)):
             base = stem if len(rois) == 1 else f"{stem}_roi{k}"
@@ -238,5 +245,7 @@ def _write_movies(readers, rois, bounds, tmp: Path, movie_meta, progress) -> dic
             movies.append({"id": mid, "source": str(reader.path), "roi": list(roi) if roi else None,
                            "channel": reader.channel, "z": reader.z, "n_frames": writer.n,
                            "shape": list(writer.shape_yx), "source_dtype": str(reader.dtype),
+                           "pixel_size_um": reader.pixel_size_um,
+                           "frame_interval_s": reader.frame_interval_s,
                            "meta": dict(movie_meta[r_i]) if movie_meta else {}})
     return {"hash": digest.hexdigest(), "movies": movies, "frames": frames}

@@ -20,8 +20,9 @@ import tifffile
 from PIL import Image, ImageSequence
 
 from bench.errors import MitoError
+from preprocessing.physical import tiff_units
 
-TIFF_EXT = {".tif", ".tiff"}
+TIFF_EXT = {".tif", ".tiff", ".lsm", ".stk", ".btf", ".tf8"}  # Zeiss LSM, MetaMorph STK, BigTIFF
 IMAGE_EXT = {".png", ".tif", ".tiff", ".jpg", ".jpeg", ".bmp"}
 VIDEO_EXT = {".avi", ".mp4", ".mov", ".mkv"}
 LUMA = np.array([0.299, 0.587, 0.114])  # ITU-R BT.601, the weights OpenCV's RGB2GRAY uses
@@ -47,6 +48,10 @@ class Reader(ABC):
     ``(frame_index, z_index_or_None, plane (Y, X))`` in time order, after ``frames``/``z``/``channel``
     selection, each plane a fresh array in the source dtype (float32 for projections)."""
 
+    label = ""  # "s1", "scene-B": which series/scene of a multi-movie file (part of the movie id)
+    pixel_size_um: float | None = None  # from the file's metadata (see preprocessing/physical.py)
+    frame_interval_s: float | None = None
+
     def __init__(self, path: Path, *, channel=None, z="max", frames=None):
         self.path, self.channel, self.z, self.frame_slice = path, channel, z, frames
         self.notices: set[str] = set()
@@ -71,13 +76,16 @@ class Reader(ABC):
 
 
 class TiffReader(Reader):
-    """TIFF / OME-TIFF stacks: YX, TYX, ZYX, TZYX, with channels (C or samples S), any dtype."""
+    """TIFF / OME-TIFF / LSM / STK / BigTIFF stacks: YX, TYX, ZYX, TZYX, with channels (C or
+    samples S), any dtype; series ``series`` of the file (``open_readers`` makes one per series)."""
 
-    def __init__(self, path, **kw):
+    def __init__(self, path, series: int = 0, **kw):
         super().__init__(path, **kw)
+        self.series = series
         try:
             with tifffile.TiffFile(path) as tif:
-                series = tif.series[0]
+                series = tif.series[self.series]
+                self.pixel_size_um, self.frame_interval_s = tiff_units(tif, self.series)
                 self.axes, self.full_shape = series.axes, tuple(series.shape)
                 self._dtype = np.dtype(series.dtype)
                 n_pages = len(series.pages)
@@ -114,7 +122,7 @@ class TiffReader(Reader):
         if "C" in self.page_axes and c >= n_c:
             raise MitoError(self.path, f"--channel {c} but the file has {n_c} channels")
         with tifffile.TiffFile(self.path) as tif:
-            pages = tif.series[0].pages
+            pages = tif.series[self.series].pages
             for t in self._times(n_t):
                 zs = range(n_z) if n_z else [None]
                 planes = []
@@ -235,10 +243,33 @@ class FolderReader(Reader):
             yield t, None, plane
 
 
+def open_readers(path: Path, **kw) -> list[Reader]:
+    """One reader per movie in ``path``: each series of a TIFF (reduced-resolution thumbnails
+    and pyramid levels excepted), each scene of a vendor file, else ``[open_reader(path)]``."""
+    if path.suffix.lower() in TIFF_EXT and path.is_file():
+        try:
+            with tifffile.TiffFile(path) as tif:
+                main = [i for i, s in enumerate(tif.series) if not s.keyframe.is_reduced]
+        except Exception as err:  # tifffile raises many types for damaged files
+            raise MitoError(path, f"cannot read TIFF ({type(err).__name__}: {err})") from err
+        readers = [TiffReader(path, series=i, **kw) for i in main or [0]]
+        if len(readers) > 1:
+            for r in readers:
+                r.label = f"s{r.series}"
+        return readers
+    from preprocessing import readers_bioio  # late: it subclasses Reader
+    if readers_bioio.is_bioio_path(path):
+        return readers_bioio.open_bioio(path, **kw)
+    return [open_reader(path, **kw)]
+
+
 def open_reader(path: Path, **kw) -> Reader:
     """The reader for ``path`` by extension (or folder); ``MitoError`` for anything else."""
     if not path.exists():
         raise MitoError(path, "no such file or folder")
+    from preprocessing import readers_bioio  # late: it subclasses Reader
+    if readers_bioio.is_bioio_path(path):
+        return readers_bioio.open_bioio(path, **kw)[0]
     if path.is_dir():
         return FolderReader(path, **kw)
     ext = path.suffix.lower()
@@ -250,6 +281,6 @@ def open_reader(path: Path, **kw) -> Reader:
         return VideoReader(path, **kw)
     if ext in IMAGE_EXT:
         raise MitoError(path, "a single image: put frames in a folder, or use a TIFF stack")
-    supported = sorted(TIFF_EXT | VIDEO_EXT | {".gif"})
+    supported = sorted(TIFF_EXT | VIDEO_EXT | {".gif"} | set(readers_bioio.BIOIO_EXT))
     raise MitoError(path, f"unsupported extension {ext or '(none)'!r} (supported: "
-                    f"{', '.join(supported)}, or a folder of images)")
+                    f"{', '.join(supported)}, .ome.zarr, or a folder of images)")

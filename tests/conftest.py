@@ -59,7 +59,7 @@ def movie(t=4, size=64, seed=0):
 
 
 def cells_dataset(folder: Path, workspace: Path, name: str = "cells", movies: int = 4,
-                  frames: int = 6, size: int = 48):
+                  frames: int = 6, size: int = 48, pixel_size_um: float | None = None):
     """Import ``movies`` small 16-bit TIFF movies of noisy tubes (``movie``) as data set ``name``:
     the tiny real data set the training, study and report tests share."""
     import tifffile
@@ -72,7 +72,7 @@ def cells_dataset(folder: Path, workspace: Path, name: str = "cells", movies: in
         tifffile.imwrite(path, (movie(frames, size, seed=i) * 4000).astype(np.uint16),
                          photometric="minisblack")
         paths.append(path)
-    return import_dataset(paths, name, workspace, progress=False)
+    return import_dataset(paths, name, workspace, progress=False, pixel_size_um=pixel_size_um)
 
 
 # --- studies (tests/test_study.py, tests/test_study_postgres.py, tests/test_report.py) ---

@@ -179,6 +179,7 @@ def test_cli_compare_sets_folder_of_16bit_images(sim, tmp_path, capsys):
     assert res["n_fake"] == len(loaded.x) and res["n_real"] == len(f.x)
     printed = capsys.readouterr().out
     assert "floor" in printed and f"N_real={len(f.x)}" in printed and "± sd" in printed
+    assert res["pixel_size_um_real"] and res["pixel_size_um_fake"] == res["pixel_size_um_real"]
     assert main(["--workspace", str(ws), "compare-sets", "validation-sim-8x12-s0",
                  str(tmp_path / "empty-missing")]) == 2
     assert "no such data set" in capsys.readouterr().err

@@ -6,12 +6,14 @@ import json
 
 import numpy as np
 import pytest
+import tifffile
 
 from analysis.export import chunk_seed, export_frames, nn_threshold, read_frame
 from bench.config import TrainConfig
 from bench.errors import MitoError
 from bench.train import train
 from models.sampling import sample
+from preprocessing.physical import tiff_units
 from tests.conftest import cells_dataset
 
 
@@ -119,7 +121,7 @@ def test_memory_flat_between_2000_and_6000_frames():
 def test_cli_generate_from_a_trained_run(tmp_path, workspace, capsys):
     """Train a tiny run, then ``mitogan generate --dedupe`` twice: same seed, same files."""
     from bench.cli import main
-    ds = cells_dataset(tmp_path, workspace)
+    ds = cells_dataset(tmp_path, workspace, pixel_size_um=0.1)  # 48 px movies at 0.1 µm
     uri = f"sqlite:///{tmp_path / 'mlruns' / 'mlflow.db'}"
     cfg = TrainConfig(dataset="cells", size=32, steps=4, batch=8, width=8, latent_dim=16,
                                 device="cpu", log_model=False)
@@ -138,6 +140,16 @@ def test_cli_generate_from_a_trained_run(tmp_path, workspace, capsys):
     assert files_of(tmp_path / "g1") == files_of(tmp_path / "g2")
     assert "dedupe threshold" in outs[0] and "effectively distinct: Vendi" in outs[0]
     assert 1.0 <= man["vendi"] <= man["vendi_n"] <= 20
+
+    assert main(["generate", "--run", run.run_id, "--n", "6", "--out", str(tmp_path / "stack"),
+                 "--format", "tiff", "--vendi-n", "4", "--ome-tiff", "--tracking-uri", uri]) == 0
+    with tifffile.TiffFile(tmp_path / "stack" / "synthetic.ome.tif") as tif:
+        stack = tif.series[0].asarray()
+        assert tif.series[0].axes == "TYX" and stack.shape == (6, 32, 32)
+        assert tiff_units(tif, 0)[0] == pytest.approx(0.15)  # 0.1 µm × 48 px resized to 32
+    frames = sorted((tmp_path / "stack").glob("frame_*.tiff"))
+    assert np.array_equal(stack, np.stack([tifffile.imread(f) for f in frames]))
+    capsys.readouterr()
 
     rc = main(["generate", "--run", "0" * 32, "--n", "4", "--out", str(tmp_path / "bad"),
                "--tracking-uri", uri])

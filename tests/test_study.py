@@ -81,18 +81,25 @@ def test_threads_claim_each_cell_once(tmp_path):
     assert grid.enqueue_missing(cfg, study) == 0
 
 
-def test_local_study_end_to_end_and_rerun(study_dir):
+def test_local_study_end_to_end_and_rerun(study_dir, capsys):
     from bench.study.runner import resolve_target, run_study
     path = tiny_study(study_dir / "s.yaml", "local4")
     cfg = load_config(path)
     target = resolve_target(cfg, study_dir / "ws", tracking_uri=local_uri(study_dir))
     assert run_study(cfg, path, target) == 0
+    out = capsys.readouterr()
+    assert sum(line.startswith("trial ") and " COMPLETE " in line for line in out.out.splitlines()) == 4
+    assert "train " not in out.err  # no training bars under the study's one bar
     cfg, study, client = local_study(path)
+    best = client.get_model_version_by_alias("mitogan-local4", "best")
+    first = (study_dir / "ws" / "studies" / "local4" / "leaderboard.csv").read_text().splitlines()
+    assert best.run_id in first[1]  # the leaderboard's first row is the registered version
     trials = study.get_trials()
     assert len(trials) == 4 and {t.state.name for t in trials} == {"COMPLETE"}
     assert sorted(t.user_attrs["cell"] for t in trials) == sorted(c.id for c in cells(cfg))
     kids = child_runs(client, study)
     assert len(kids) == 4
+    assert len({r.info.run_name for r in kids}) == 4  # told apart without a lookup
     parent = study.user_attrs["mlflow_parent_run_id"]
     for run in kids:
         tags = run.data.tags
@@ -105,6 +112,7 @@ def test_local_study_end_to_end_and_rerun(study_dir):
     board = (study_dir / "ws" / "studies" / "local4" / "leaderboard.csv").read_text().splitlines()
     assert len(board) == 5 and board[0].startswith("pareto_rank,")
     assert run_study(cfg, path, target) == 0  # resume: nothing to do
+    assert len(client.search_model_versions("name='mitogan-local4'")) == 1  # not registered twice
     assert len(study.get_trials()) == 4 and len(child_runs(client, study)) == 4
     assert_nothing_running(client, study)
 

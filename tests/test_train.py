@@ -78,10 +78,43 @@ def test_each_variant_trains_and_records_its_run(env, gan):
     assert x.shape == (5, 1, 32, 32) and 0 <= x.min() and x.max() <= 1
     assert np.array_equal(x, sample(G, 5, seed=1)) and not np.array_equal(x, sample(G, 5, seed=2))
     if gan == "dcgan":
-        mlflow.set_tracking_uri(env["uri"])
-        logged = mlflow.pytorch.load_model(run.data.tags["mitogan.model_uri"])
-        z = torch.randn(3, 16)
-        assert torch.allclose(logged.eval()(z), G(z))  # the MLflow model is the EMA generator
+        _check_mlflow_conventions(c, run, env, G)
+
+
+def _check_mlflow_conventions(c, run, env, G):
+    """Standard source tags, a name that tells trials apart, the data set as a dataset input
+    with its hash as digest, and a generator that loads where the project cannot be imported."""
+    tags = run.data.tags
+    assert run.info.run_name == "dcgan+da+ema normalize s0"
+    assert tags["mlflow.source.git.commit"] == run.data.params["git_commit"].split("+")[0]
+    assert len(tags["mlflow.source.git.commit"]) == 40 and tags["mlflow.source.type"] == "LOCAL"
+    assert tags["mitogan.device"] == "cpu"
+    (inp,) = run.inputs.dataset_inputs
+    assert inp.dataset.name == "tiny" and inp.dataset.digest == env["ds"].hash[:36]
+    assert {t.key: t.value for t in inp.tags}["mlflow.data.context"] == "training"
+    mlflow.set_tracking_uri(env["uri"])  # a models:/ URI resolves through the global store
+    local = mlflow.artifacts.download_artifacts(tags["mitogan.model_uri"], dst_path=str(env["root"] / "model"))
+    z = torch.randn(3, 16, generator=torch.Generator().manual_seed(5))
+    np.save(env["root"] / "z.npy", z.numpy())
+    with torch.no_grad():
+        want = ((G(z) + 1) / 2).clamp(0, 1).numpy()  # the EMA generator, as images in [0, 1]
+    # -S: no site (so no editable-install finder), cwd a temp dir, sys.path = site-packages only.
+    site = [p for p in sys.path if p.endswith("site-packages")]
+    code = (
+        "import importlib.util, sys, numpy as np, mlflow.pytorch, torch\n"
+        "assert all(importlib.util.find_spec(m) is None for m in ('bench', 'models', 'preprocessing')), sys.path\n"
+        f"m = mlflow.pytorch.load_model({local!r})\n"
+        f"x = m(torch.from_numpy(np.load({str(env['root'] / 'z.npy')!r}))).numpy()\n"
+        f"np.save({str(env['root'] / 'out.npy')!r}, x)\n"
+        "from mlflow.models import Model\n"
+        f"sig = Model.load({local!r}).signature.to_dict()\n"
+        "print(sig['inputs'], sig['outputs'])\n")
+    out = subprocess.run([sys.executable, "-S", "-c", code], cwd=env["root"], capture_output=True,
+                         text=True, env={"PATH": os.environ["PATH"], "PYTHONPATH": os.pathsep.join(site),
+                                         "MLFLOW_DISABLE_TELEMETRY": "true"}, timeout=300)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert '"shape": [-1, 16]' in out.stdout and '"shape": [-1, 1, 32, 32]' in out.stdout
+    assert np.allclose(np.load(env["root"] / "out.npy"), want, atol=1e-5)
 
 
 def test_same_seed_gives_identical_losses_on_cpu(env):

@@ -85,9 +85,26 @@ def _run(args) -> int:
         real = f"; real: {vendi_real[0]:.1f} of {vendi_real[1]}" if vendi_real else ""
         print(f"  effectively distinct: Vendi {res.vendi:.1f} of {res.vendi_n} subsampled "
               f"frames ({getattr(ext, 'name', '?')} features{real})")
+    if args.ome_tiff:
+        _write_stack(args, cfg, ws, res)
     for note in notes + res.notes:
         print(f"  note: {note}")
     return 0
+
+
+def _write_stack(args, cfg, ws, res) -> None:
+    """``<out>/synthetic.ome.tif``: every kept frame in one stack, at the training pixel size."""
+    from analysis.ome_stack import write_ome_stack
+    from preprocessing.dataset import Dataset
+    from preprocessing.physical import training_pixel_size_um
+    try:
+        px = training_pixel_size_um(Dataset.load(cfg.dataset, ws), cfg.pipeline, cfg.size)
+    except MitoError:
+        px = None  # the data set is gone: the stack still has its frames
+    files = sorted(Path(res.out).glob(f"frame_*.{args.format}"))
+    stack = write_ome_stack(files, Path(res.out) / "synthetic.ome.tif", px)
+    print(f"  OME-TIFF stack: {stack} ({len(files)} frames, pixel "
+          + (f"{px:.4g} µm, the training frames')" if px else "size unknown: the data set has none)"))
 
 
 def register(sub) -> None:
@@ -100,6 +117,8 @@ def register(sub) -> None:
                    help="drop near-duplicates and near-copies of training frames")
     p.add_argument("--dedupe-quantile", type=float, default=0.01,
                    help="threshold = this quantile of real held-out→train NN distances")
+    p.add_argument("--ome-tiff", action="store_true",
+                   help="also write one OME-TIFF stack (TYX) with the training data's pixel size")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--batch", type=int, default=256, help="frames generated per chunk")
     p.add_argument("--vendi-n", type=int, default=1000, help="subsample size for Vendi")

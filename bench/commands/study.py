@@ -23,7 +23,9 @@ def _study(args) -> int:
               f"experiment {cfg.experiment}; objectives "
               + ", ".join(f"{o.metric} ({o.direction})" for o in cfg.objectives))
         return 0
-    return run_study(cfg, Path(args.config).resolve(), target, args.workers or cfg.workers)
+    from bench.study.gpus import parse_gpus
+    return run_study(cfg, Path(args.config).resolve(), target, args.workers or cfg.workers,
+                     parse_gpus(args.gpus))
 
 
 def register(sub) -> None:
@@ -31,6 +33,9 @@ def register(sub) -> None:
     p.add_argument("--config", required=True, help="study file, e.g. studies/demo.yaml")
     p.add_argument("--workers", type=int, default=None,
                    help="worker processes on this host (default: the file's workers:, else 1)")
+    p.add_argument("--gpus", default=None,
+                   help="cards for the workers, round-robin, one per worker process via "
+                        "CUDA_VISIBLE_DEVICES, e.g. 0,1 or none (default: every visible card)")
     p.add_argument("--storage", default=None,
                    help="Optuna storage: journal:PATH, sqlite:///PATH or postgresql://... "
                         "(default: the file's storage:, else journal under ./mlruns)")

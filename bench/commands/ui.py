@@ -13,7 +13,10 @@ def _ui(args) -> int:
     uri = resolve_tracking_uri(args.tracking_uri)
     cmd = [sys.executable, "-m", "mlflow", "ui", "--backend-store-uri", uri,
            "--host", args.host, "--port", str(args.port)]
-    print(f"MLflow UI on http://{args.host}:{args.port} (store {uri}); Ctrl-C to stop", flush=True)
+    print(f"MLflow UI on http://{args.host}:{args.port} (store {uri}); Ctrl-C to stop\n"
+          f"the same with MLflow alone: mlflow ui --backend-store-uri '{uri}'"
+          + ("  (the project's store is mlruns/mlflow.db; a plain `mlflow ui` opens ./mlflow.db)"
+             if uri.endswith("/mlruns/mlflow.db") else ""), flush=True)
     install_sigterm()  # SIGTERM, like Ctrl-C, also stops the server: no orphan left behind
     proc = subprocess.Popen(cmd, start_new_session=True)  # its own group: mlflow forks uvicorn
     try:

@@ -21,6 +21,7 @@ from tqdm import tqdm
 from bench.errors import MitoError
 from bench.study import grid, runs
 from bench.study.config import StudyConfig, cells
+from bench.study.gpus import worker_envs
 from bench.study.storage import default_storage_url, open_storage
 from bench.study.trial import StudyContext, train_config
 from bench.study.worker import install_sigterm, worker_loop
@@ -110,13 +111,13 @@ def report_dir(cfg: StudyConfig, workspace: Path) -> Path:
     return workspace / "studies" / cfg.name
 
 
-def _spawn(config_path: Path, target: Target, n: int) -> list[subprocess.Popen]:
+def _spawn(config_path: Path, target: Target, n: int, gpus=None) -> list[subprocess.Popen]:
     threads = str(max(1, (os.cpu_count() or 1) // n))
     env = {**os.environ, "OMP_NUM_THREADS": threads, "MKL_NUM_THREADS": threads}
     cmd = [sys.executable, "-m", "bench.cli", "--workspace", str(target.workspace), "study",
            "--config", str(config_path), "--worker", "--storage", target.storage_url,
            "--tracking-uri", target.tracking_uri, "--heartbeat", str(target.heartbeat_s)]
-    return [subprocess.Popen(cmd, env=env) for _ in range(n)]
+    return [subprocess.Popen(cmd, env=e) for e in worker_envs(env, n, gpus)]
 
 
 def _watch(study, procs: list[subprocess.Popen], total: int) -> None:
@@ -129,8 +130,10 @@ def _watch(study, procs: list[subprocess.Popen], total: int) -> None:
         bar.refresh()
 
 
-def run_study(cfg: StudyConfig, config_path: Path, target: Target, workers: int = 1) -> int:
-    """Set up (or join) the study, run ``workers`` workers here, report when complete."""
+def run_study(cfg: StudyConfig, config_path: Path, target: Target, workers: int = 1,
+              gpus: list[str] | None = None) -> int:
+    """Set up (or join) the study, run ``workers`` workers here (round-robin over ``gpus``, see
+    ``bench.study.gpus``), report when complete."""
     validate(cfg, target.workspace)
     ensure_datasets(cfg, target.workspace)
     install_sigterm()
@@ -142,11 +145,17 @@ def run_study(cfg: StudyConfig, config_path: Path, target: Target, workers: int 
     procs = []
     try:
         if workers == 1:
+            if gpus is not None:  # before CUDA starts in this process
+                os.environ["CUDA_VISIBLE_DEVICES"] = worker_envs(dict(os.environ), 1, gpus)[0].get(
+                    "CUDA_VISIBLE_DEVICES", "")
+            ctx.progress = False  # one bar: the study's
             with tqdm(total=total, initial=grid.progress(study)["done"], unit="cell", desc="study") as bar:
-                worker_loop(study, storage, ctx,
-                            on_trial=lambda n, out: bar.update(grid.progress(study)["done"] - bar.n))
+                def on_trial(n, out):
+                    tqdm.write(trial_line(n, out))
+                    bar.update(grid.progress(study)["done"] - bar.n)
+                worker_loop(study, storage, ctx, on_trial=on_trial)
         else:
-            procs = _spawn(config_path, target, workers)
+            procs = _spawn(config_path, target, workers, gpus)
             _watch(study, procs, total)
     except KeyboardInterrupt:
         for p in procs:
@@ -175,9 +184,38 @@ def finish(cfg: StudyConfig, study, ctx: StudyContext) -> int:
                         workspace=ctx.workspace)
     print(f"summary: {page.markdown}")
     print(f"report: {page.html}")
+    _register_best(cfg, ctx)
     print(f"open the MLflow UI: mitogan ui --tracking-uri '{ctx.tracking_uri}'   "
           f"(or: mlflow ui --backend-store-uri '{ctx.tracking_uri}')")
     return 0
+
+
+def trial_line(number: int, out) -> str:
+    """``trial 3 COMPLETE 0.412, 0.733 (run 5f2c…, 41 s) on cuda:0``: a worker's one line per trial."""
+    vals = ", ".join(f"{v:.4g}" for v in out.values or [])
+    secs = sum((out.timings or {}).values())
+    dev = os.environ.get("CUDA_VISIBLE_DEVICES")
+    where = f" on GPU {dev}" if dev else ""
+    return (f"trial {number} {out.state}{' ' + vals if vals else ''}"
+            f"{' (' + out.reason + ')' if out.reason and out.state != 'COMPLETE' else ''}"
+            f" [{secs:.0f} s{', run ' + out.run_id[:8] if out.run_id else ''}]{where}")
+
+
+def _register_best(cfg: StudyConfig, ctx: StudyContext) -> None:
+    """The leaderboard's first COMPLETE trial → model ``mitogan-<study>``, alias ``best``."""
+    from analysis.report.board import leaderboard
+    from bench.jobs.study_data import collect
+    from bench.model_log import register_best
+    from bench.tracking import client
+    board = leaderboard(collect(cfg.name, ctx.tracking_uri))
+    done = board[board["state"] == "complete"] if not board.empty else board
+    if done.empty:
+        return
+    name = f"mitogan-{cfg.name}"
+    version = register_best(client(ctx.tracking_uri), name, done.iloc[0]["mlflow_run_id"])
+    if version is not None:
+        print(f"best model: models:/{name}@best (version {version.version}, trial "
+              f"{done.iloc[0]['trial']})")
 
 
 def run_worker(cfg: StudyConfig, target: Target) -> int:
@@ -186,8 +224,9 @@ def run_worker(cfg: StudyConfig, target: Target) -> int:
     torch.set_num_threads(int(os.environ.get("OMP_NUM_THREADS", "0")) or torch.get_num_threads())
     install_sigterm()
     storage, study, ctx = connect(cfg, target)
+    ctx.progress = False  # the study process draws the one bar; a worker prints a line per trial
     try:
-        worker_loop(study, storage, ctx)
+        worker_loop(study, storage, ctx, on_trial=lambda n, out: print(trial_line(n, out), flush=True))
     except KeyboardInterrupt:
         return 130
     return 0

@@ -27,6 +27,7 @@ class StudyContext:
     tracking_uri: str
     parent_run_id: str
     experiment_id: str | None = None   # the parent run's MLflow experiment (``runs`` searches it)
+    progress: bool = True              # training bars (off in studies: the study draws one bar)
 
 
 @dataclass
@@ -114,7 +115,7 @@ def run_cell(cell: Cell, trial: optuna.Trial, ctx: StudyContext) -> Outcome:
     try:
         res = train(cfg, workspace=ctx.workspace, tracking_uri=ctx.tracking_uri,
                     parent_run_id=ctx.parent_run_id, tags=trial_tags(ctx, trial.number, cell),
-                    on_step=on_step)
+                    on_step=on_step, progress=ctx.progress)
     except optuna.TrialPruned as err:
         return Outcome("PRUNED", reason=str(err) or "pruned",
                        timings={"train_s": time.perf_counter() - t0})
