@@ -5,6 +5,8 @@ Its own module so that the training driver (:mod:`bench.train`) and the way back
 """
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from models import get_variant, list_variants
@@ -41,8 +43,11 @@ class TrainConfig(BaseModel):
     ckpt_every: int = Field(500, ge=1)
     eval_every: int = Field(0, ge=0)  # on_step(step, G) every k steps; 0 = never
     saturation_steps: int = Field(200, ge=1)
-    threads: int | None = Field(None, ge=1)
+    threads: int | None = Field(None, ge=1)   # intra-op threads; None: bench.threads chooses
+    workers: int | None = Field(None, ge=1)   # trainings sharing these cores; None: $MITOGAN_WORKERS or 1
     channels_last: bool = False
+    amp: Literal["off", "bf16", "fp16"] = "off"  # mixed precision (models/amp.py); fp16: CUDA only
+    compile: bool = False           # torch.compile G and D for the training passes
     fused: bool | None = None       # fused Adam kernels (None: PyTorch's choice)
     log_model: bool = True          # the final generator as an MLflow model
 

@@ -29,6 +29,8 @@ from models import get_variant
 from models.sampling import generate
 from models.trainer import Batches, GANTrainer
 
+from bench.threads import apply as apply_threads
+from models.amp import check_amp
 
 @dataclass
 class TrainResult:
@@ -167,6 +169,7 @@ def train(cfg: TrainConfig, *, workspace=None, tracking_uri: str | None = None,
     else:
         cfg = cfg.resolved()
     device = resolve_device(cfg.device)
+    check_amp(cfg.amp, device)
     ds = Dataset.load(cfg.dataset, workspace)
     if resume_run_id:
         run_id = resume_run_id
@@ -177,8 +180,7 @@ def train(cfg: TrainConfig, *, workspace=None, tracking_uri: str | None = None,
         c.set_tag(run_id, "mitogan.resumed_from_step", str(state["step"]))
     else:
         run_id = _start(c, cfg, ds, parent_run_id, tags, device)
-    if cfg.threads:
-        torch.set_num_threads(cfg.threads)
+    threads = apply_threads(cfg.threads, cfg.workers)
     z_fixed = torch.randn(cfg.n_grid, cfg.latent_dim, generator=torch.Generator().manual_seed(cfg.seed + 1))
     run = _Run(c, run_id, cfg.log_batch, z_fixed)
     run.step = state["step"] if state else 0
@@ -187,7 +189,9 @@ def train(cfg: TrainConfig, *, workspace=None, tracking_uri: str | None = None,
             train_set, held = run_split(cfg, workspace, dataset=ds, progress=progress)
             if not resume_run_id:
                 c.log_batch(run_id, params=[_param("n_train", len(train_set.x)),
-                                            _param("n_heldout", len(held.x))])
+                                            _param("n_heldout", len(held.x)),
+                                            _param("torch_threads", threads.n),
+                                            _param("torch_threads_basis", threads.basis)])
             torch.manual_seed(cfg.seed)  # weight initialisation
             variant = get_variant(cfg.gan, **cfg.gan_options)
             variant.n_critic = cfg.n_critic
@@ -195,7 +199,8 @@ def train(cfg: TrainConfig, *, workspace=None, tracking_uri: str | None = None,
             trainer = GANTrainer(variant, G, D, batch=cfg.batch, latent_dim=cfg.latent_dim,
                                  seed=cfg.seed, lr_g=cfg.lr_g, lr_d=cfg.lr_d, diffaug=cfg.diffaug,
                                  ema_decay=cfg.ema_decay if cfg.ema else None, device=device,
-                                 channels_last=cfg.channels_last, fused=cfg.fused)
+                                 channels_last=cfg.channels_last, fused=cfg.fused, amp=cfg.amp,
+                                 compile=cfg.compile)
             x = torch.from_numpy(train_set.x).to(device) * 2 - 1  # (N, 1, S, S) in [-1, 1]
             if cfg.channels_last:
                 x = x.contiguous(memory_format=torch.channels_last)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from models.amp import Precision, penalty_fp32
 from models.augment import diff_augment
 from models.base import GANVariant
 from models.ema import EMA
@@ -59,12 +60,18 @@ class GANTrainer:
         Apply DiffAugment to every batch D sees (real and fake alike, G step included).
     ema_decay : float or None
         Keep an EMA of G's weights when set.
+    amp : {"off", "bf16", "fp16"}
+        Mixed precision of the forward passes (``models.amp``; penalties stay in fp32).
+    compile : bool
+        ``torch.compile`` G and D for the training passes (the penalties, which differentiate
+        twice, run the eager D); ``G``, ``D`` and every checkpoint stay the plain modules.
     """
 
     def __init__(self, variant: GANVariant, G: nn.Module, D: nn.Module, *, batch: int,
                  latent_dim: int, seed: int, lr_g: float | None = None, lr_d: float | None = None,
                  diffaug: bool = False, ema_decay: float | None = None, device="cpu",
-                 channels_last: bool = False, fused: bool | None = None):
+                 channels_last: bool = False, fused: bool | None = None, amp: str = "off",
+                 compile: bool = False):
         self.variant, self.batch, self.latent_dim = variant, batch, latent_dim
         self.device = torch.device(device)
         fmt = torch.channels_last if channels_last else torch.contiguous_format
@@ -73,6 +80,8 @@ class GANTrainer:
         self.ema = EMA(self.G, ema_decay) if ema_decay else None
         self.gen = torch.Generator(self.device).manual_seed(seed)
         self.diffaug = diffaug
+        self.prec = Precision(amp, self.device)
+        self.G_run, self.D_run = (torch.compile(self.G), torch.compile(self.D)) if compile else (self.G, self.D)
         self.last: dict = {}
 
     def _aug(self, x: torch.Tensor) -> torch.Tensor:
@@ -88,28 +97,28 @@ class GANTrainer:
         batch of the last critic step is reused for the generator step (as the DCGAN paper's
         loop does), so each step costs one generator forward pass when ``n_critic`` is 1.
         """
-        v, G, D = self.variant, self.G, self.D
-        D.requires_grad_(True)
+        v, G, D, cast = self.variant, self.G_run, self.D_run, self.prec.autocast
+        self.D.requires_grad_(True)
         for i in range(v.n_critic):
             real = next_real()
             last = i == v.n_critic - 1
-            with torch.set_grad_enabled(last):
-                fake = G(self._z())  # (B, 1, S, S)
+            with torch.set_grad_enabled(last), cast():
+                fake = G(self._z()).float()  # (B, 1, S, S); augmentation and penalties in fp32
             r_in, f_in = self._aug(real), self._aug(fake.detach())
-            d_real, d_fake = D(r_in), D(f_in)  # (B,), (B,)
+            with cast():
+                d_real, d_fake = D(r_in).float(), D(f_in).float()  # (B,), (B,)
             loss_d = v.d_loss(d_real, d_fake)
-            pens = v.penalty(D, r_in, f_in, self.gen)
+            pens = penalty_fp32(v, self.D, r_in, f_in, self.gen)
             self.opt_d.zero_grad(set_to_none=True)
-            (loss_d + sum(pens.values())).backward()
-            self.opt_d.step()
-            v.after_d_step(D)
-        D.requires_grad_(False)  # the G step needs gradients w.r.t. images only, not D's weights
-        loss_g = v.g_loss(D(self._aug(fake)))
+            self.prec.step(loss_d + sum(pens.values()), self.opt_d, "d")
+            v.after_d_step(self.D)
+        self.D.requires_grad_(False)  # the G step needs gradients w.r.t. images only, not D's weights
+        with cast():
+            loss_g = v.g_loss(D(self._aug(fake)).float())
         self.opt_g.zero_grad(set_to_none=True)
-        loss_g.backward()
-        self.opt_g.step()
+        self.prec.step(loss_g, self.opt_g, "g")
         if self.ema is not None:
-            self.ema.update(G)
+            self.ema.update(self.G)
         self.last = {"loss_d": loss_d.detach(), "loss_g": loss_g.detach(), "d_real": d_real.detach(),
                      "d_fake": d_fake.detach(), **{k: p.detach() for k, p in pens.items()}}
         return self.last
@@ -137,7 +146,7 @@ class GANTrainer:
                 "EMA": self.ema.state_dict() if self.ema is not None else None,
                 "EMA_updates": self.ema.updates if self.ema is not None else 0,
                 "opt_g": self.opt_g.state_dict(), "opt_d": self.opt_d.state_dict(),
-                "rng": self.gen.get_state()}
+                "rng": self.gen.get_state(), "scalers": self.prec.state_dict()}
 
     def load_state_dict(self, state: dict) -> None:
         self.G.load_state_dict(state["G"])
@@ -148,3 +157,4 @@ class GANTrainer:
         self.opt_g.load_state_dict(state["opt_g"])
         self.opt_d.load_state_dict(state["opt_d"])
         self.gen.set_state(state["rng"])
+        self.prec.load_state_dict(state.get("scalers"))

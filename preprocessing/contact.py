@@ -59,16 +59,11 @@ def dataset_sheet(dataset, path: Path, n: int = 8) -> Path:
                          f"{len(dataset.movies)} movies, hash {dataset.hash[:12]}")
 
 
-def pipeline_sheet(dataset, pipeline, size: int, path: Path, n_movies: int = 4,
-                   n_frames: int = 8) -> Path:
+def pipeline_sheet(columns: list[list[np.ndarray]], pipeline, size: int, path: Path) -> Path:
     """One row per op (the frame after that op), one column per movie, then the training samples.
 
-    Each column runs the pipeline on the first ``n_frames`` frames of its movie (enough for the
-    movie-level ops, register and deoverlay, to act as they do on the whole movie)."""
-    columns = []
-    for movie_id, frames in list(dataset.iter_movies())[:n_movies]:
-        out, _, stages = pipeline.run_movie(np.asarray(frames[:n_frames]), size, keep_stages=True)
-        columns.append([f[0] for _, f in stages] + [out[0] if len(out) else np.zeros((size, size))])
+    ``columns[m]``: movie ``m``'s frame ``(Y, X)`` in [0, 1] as it came in, after each op, and
+    its first training sample (``preprocessing.pipeline.prepare`` keeps them as it runs)."""
     labels = [name for name, _ in pipeline.steps[:-1]]
     labels = ["input"] + labels + [f"{pipeline.steps[-1][0]} {size}px"]
     rows = [(label, [col[r] for col in columns]) for r, label in enumerate(labels)]

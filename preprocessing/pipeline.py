@@ -21,6 +21,9 @@ from tqdm import tqdm
 from bench.errors import MitoError
 from bench.workspace import cache_dir, workspace_dir
 from preprocessing.ops import get_op
+from preprocessing.pushdown import plan
+
+SHEET_MOVIES, SHEET_FRAMES = 4, 8  # contact sheet: columns, frames of the short run for old entries
 
 STEP_RE = re.compile(r"^\s*([a-z][a-z0-9_]*)\s*(?:\((.*)\))?\s*$")
 
@@ -109,19 +112,29 @@ class Pipeline:
         blob = json.dumps([data_hash, self.canonical(), versions, int(size)])
         return hashlib.sha256(blob.encode()).hexdigest()[:24]
 
-    def run_movie(self, frames: np.ndarray, size: int, keep_stages: bool = False):
+    def run_movie(self, frames: np.ndarray, size: int, keep_stages: bool = False,
+                  pushdown: bool = True):
         """Apply every step to one movie ``(T, Y, X)``.
 
-        Returns ``(x (N, size, size), src (N,), stages)``; ``stages`` lists ``(label, frames)``
-        after each non-geometry op when ``keep_stages`` (for contact sheets), else ``[]``.
+        Returns ``(x (N, size, size), src (N,), stages)``; ``stages`` lists ``(label, frame 0
+        (Y, X))`` after each non-geometry op when ``keep_stages`` (for contact sheets), else
+        ``[]``. With ``pushdown`` (same result, less work: ``preprocessing.pushdown``) the local
+        ops before the geometry op run on the region it reads, and their stages show that region.
         """
         x, stages = np.asarray(frames, np.float32), []
-        if keep_stages:
-            stages.append(("input", x))
-        for name, params in self.steps[:-1]:
+        body = self.steps[:-1]
+        crop = plan(self.steps, x.shape[1:], size) if pushdown and len(x) else None
+        if keep_stages and len(x):
+            stages.append(("input", x[0].copy()))
+        for i, (name, params) in enumerate(body):
+            if crop and i == crop.at:
+                x = crop.enter(x)
             x = get_op(name)(x, **params)
-            if keep_stages:
-                stages.append((name, x))
+            if crop and i == len(body) - 1:
+                x = crop.leave(x)
+            if keep_stages and len(x):
+                inside = crop and crop.at <= i < len(body) - 1  # still carries the halo
+                stages.append((name, (crop.leave(x[:1]) if inside else x[:1])[0].copy()))
         name, params = self.steps[-1]
         out, src = get_op(name).fn(x, size=size, **params)
         return out, src, stages
@@ -149,7 +162,8 @@ def prepare(dataset, spec, size: int, workspace=None, progress: bool = True) -> 
 
     The cache entry (``<workspace>/cache/preprocess/<key>/``) is keyed by the data set hash, the
     canonical spec, every op's version and the size; it is written to a temporary folder and
-    renamed, so an interrupted run never leaves a half entry.
+    renamed, so an interrupted run never leaves a half entry. It holds ``contact.png`` (frame 0
+    of the first movies after every op, from this very run), so a cache hit recomputes nothing.
     """
     pipe = Pipeline.parse(spec)
     key = pipe.key(dataset.hash, size)
@@ -157,12 +171,16 @@ def prepare(dataset, spec, size: int, workspace=None, progress: bool = True) -> 
     entry = root / key
     if (entry / "meta.json").is_file():
         meta = json.loads((entry / "meta.json").read_text())
+        if not (entry / SHEET).is_file():  # an entry written before sheets were stored with it
+            _write_sheet(_short_run_columns(dataset, pipe, size), pipe, size, entry / SHEET)
         return Prepared(np.load(entry / "x.npy"), np.asarray(meta["movie_ids"]),
                         np.asarray(meta["frame_index"]), key, meta["pipeline"], True, entry)
-    xs, ids, idx = [], [], []
+    xs, ids, idx, columns = [], [], [], []
     for movie_id, frames in tqdm(dataset.iter_movies(), total=len(dataset.movies), unit="movie",
                                  desc=f"preprocess {pipe.short()}", disable=not progress):
-        out, src, _ = pipe.run_movie(frames, size)
+        out, src, stages = pipe.run_movie(frames, size, keep_stages=len(columns) < SHEET_MOVIES)
+        if stages:
+            columns.append(_column(stages, out, size))
         xs.append(out)
         ids += [movie_id] * len(out)
         idx.append(src)
@@ -176,12 +194,34 @@ def prepare(dataset, spec, size: int, workspace=None, progress: bool = True) -> 
     meta = {"dataset": dataset.name, "data_hash": dataset.hash, "pipeline": pipe.canonical(),
             "size": size, "movie_ids": ids, "frame_index": np.concatenate(idx).tolist()}
     (tmp / "meta.json").write_text(json.dumps(meta))
+    _write_sheet(columns, pipe, size, tmp / SHEET)
     try:
         tmp.rename(entry)
     except OSError:  # another process wrote the same entry first: theirs is identical
         shutil.rmtree(tmp, ignore_errors=True)
     return Prepared(x, np.asarray(ids), np.asarray(meta["frame_index"]), key, pipe.canonical(),
                     False, entry)
+
+
+SHEET = "contact.png"
+
+
+def _column(stages, out: np.ndarray, size: int) -> list[np.ndarray]:
+    """One contact-sheet column: frame 0 after every op, then the first training sample."""
+    return [f for _, f in stages] + [out[0] if len(out) else np.zeros((size, size), np.float32)]
+
+
+def _short_run_columns(dataset, pipe: Pipeline, size: int) -> list[list[np.ndarray]]:
+    columns = []
+    for _, frames in list(dataset.iter_movies())[:SHEET_MOVIES]:
+        out, _, stages = pipe.run_movie(np.asarray(frames[:SHEET_FRAMES]), size, keep_stages=True)
+        columns.append(_column(stages, out, size))
+    return columns
+
+
+def _write_sheet(columns, pipe: Pipeline, size: int, path: Path) -> Path:
+    from preprocessing.contact import pipeline_sheet
+    return pipeline_sheet(columns, pipe, size, path)
 
 
 def prepare_split(dataset, spec, size: int, workspace=None, heldout_fraction: float = 0.25,

@@ -5,6 +5,7 @@ import json
 import sys
 from pathlib import Path
 
+from bench.choices import EXTRACTORS, listed
 from bench.workspace import atomic_write, workspace_dir
 
 
@@ -64,7 +65,8 @@ def register(sub) -> None:
     p.add_argument("--json", default=None, help="write the result here")
     p.add_argument("--pipeline", default="normalize", help="pipeline for data set names")
     p.add_argument("--size", type=int, default=64)
-    p.add_argument("--extractor", default="mito-ssl")
+    p.add_argument("--extractor", default="mito-ssl",
+                   help=f"feature extractor: {listed(EXTRACTORS)}")
     p.add_argument("--inception-weights", default=None, help="local InceptionV3 weights file")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--no-morphology", action="store_true", help="skip morph_fd / wd_* (faster)")

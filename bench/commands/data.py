@@ -1,9 +1,6 @@
 """``mitogan data import|list|show|simulate``: data sets in the workspace."""
 from __future__ import annotations
 
-from rich.console import Console
-from rich.table import Table
-
 
 def _import(args) -> int:
     from preprocessing.ingest import import_dataset
@@ -21,6 +18,8 @@ def _import(args) -> int:
 
 
 def _list(args) -> int:
+    from rich.console import Console
+    from rich.table import Table
     from preprocessing.dataset import list_datasets
     table = Table("name", "frames", "movies", "frame shape", "source dtype", "hash")
     for ds in list_datasets(args.workspace):
@@ -33,6 +32,8 @@ def _list(args) -> int:
 
 
 def _show(args) -> int:
+    from rich.console import Console
+    from rich.table import Table
     from preprocessing.contact import dataset_sheet
     from preprocessing.dataset import Dataset
     ds = Dataset.load(args.name, args.workspace)

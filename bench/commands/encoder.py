@@ -4,13 +4,14 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from analysis.extractors.mito_ssl import WEIGHTS, default_weights, load_encoder
-from analysis.extractors.base import file_sha256
 from bench.workspace import workspace_dir
 
 
 def _train(args) -> int:
     from analysis.extractors.build import build_ssl_weights
+    from analysis.extractors.mito_ssl import WEIGHTS
+
+    args.out = args.out or str(WEIGHTS)
 
     info = build_ssl_weights(args.dataset, Path(args.out), workspace=workspace_dir(args.workspace),
                              pipeline=args.pipeline, size=args.size, steps=args.steps, seed=args.seed,
@@ -21,6 +22,8 @@ def _train(args) -> int:
 
 
 def _info(args) -> int:
+    from analysis.extractors.base import file_sha256
+    from analysis.extractors.mito_ssl import default_weights, load_encoder
     path = Path(args.weights or default_weights())
     enc = load_encoder(path)
     side = path.with_suffix(".json")
@@ -43,7 +46,8 @@ def register(sub) -> None:
     t.add_argument("--batch", type=int, default=64)
     t.add_argument("--width", type=int, default=16)
     t.add_argument("--label-key", default="class", help="movie meta key for the linear probe")
-    t.add_argument("--out", default=str(WEIGHTS), help="weights file (default: the shipped one)")
+    t.add_argument("--out", default=None,
+                   help="weights file (default: the shipped analysis/extractors/weights/mito_ssl.pt)")
     t.set_defaults(func=_train)
     i = s.add_parser("info", help="print the weights hash and how they were trained")
     i.add_argument("--weights", default=None)

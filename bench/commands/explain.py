@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import math
 
+from bench.choices import ATTRIBUTION_METHODS, listed
+
 
 def _fmt(v: float) -> str:
     return "-" if v is None or (isinstance(v, float) and math.isnan(v)) else f"{v:.2f}"
@@ -70,8 +72,8 @@ def register(sub) -> None:
                                        "geometric features, against a randomized null")
     p.add_argument("--run", required=True, help="MLflow run id of a training run")
     p.add_argument("--methods", default=None,
-                   help="comma-separated: ig (blurred baseline), ig-black, saliency (SmoothGrad), "
-                        "gradcam, occlusion")
+                   help=f"comma-separated, of: {listed(ATTRIBUTION_METHODS)} (ig: blurred baseline, "
+                        "saliency: SmoothGrad)")
     p.add_argument("--frames", type=int, default=64, help="held-out real and generated frames each")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--batch", type=int, default=16, help="frames per attribution call")

@@ -3,8 +3,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
-
 from bench.errors import MitoError
 
 
@@ -27,6 +25,7 @@ def _real_frames(cfg, workspace):
 
 
 def _run(args) -> int:
+    import numpy as np
     from analysis.diversity import vendi
     from analysis.export import chunk_seed, export_frames, nn_threshold
     from bench.runs import load_generator

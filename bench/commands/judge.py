@@ -1,6 +1,8 @@
 """``mitogan judge``: can a small CNN tell a run's generated frames from held-out real frames?"""
 from __future__ import annotations
 
+from bench.choices import JUDGES, listed
+
 
 def _run(args) -> int:
     from bench.jobs.judge import judge_run
@@ -30,7 +32,8 @@ def register(sub) -> None:
                    help="generated frames (default: as many as held-out real frames)")
     p.add_argument("--folds", type=int, default=5)
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--judge", default="cnn", help="classifier: cnn (default) or logreg-pixels (baseline)")
+    p.add_argument("--judge", default="cnn",
+                   help=f"classifier: {listed(JUDGES)} (default cnn; logreg-pixels is the baseline)")
     p.add_argument("--perm", type=int, default=5,
                    help="label permutations for a permutation p-value (each reruns the k-fold)")
     p.add_argument("--no-log", action="store_true", help="do not log to the run")

@@ -8,12 +8,13 @@ from __future__ import annotations
 import json
 import sys
 
+from bench.choices import GAN_VARIANTS, OPS, listed
 from bench.errors import MitoError
 
 EXIT = {"FINISHED": 0, "FAILED": 3, "KILLED": 130}
 # CLI flag → TrainConfig field, for the flags that map one to one
 FIELDS = ("dataset", "pipeline", "gan", "size", "steps", "seed", "batch", "latent_dim", "width",
-          "lr_g", "lr_d", "n_critic", "device", "experiment")
+          "lr_g", "lr_d", "n_critic", "device", "experiment", "threads", "workers", "amp")
 
 
 def _kv(text: str) -> tuple[str, object]:
@@ -34,7 +35,7 @@ def build_config(args):
     fields.update(dict(_kv(t) for t in args.set or []))
     if args.gan_option:
         fields["gan_options"] = dict(_kv(t) for t in args.gan_option)
-    for flag in ("diffaug", "ema"):
+    for flag in ("diffaug", "ema", "compile", "channels_last"):
         if getattr(args, flag):
             fields[flag] = True
     if "dataset" not in fields:
@@ -73,8 +74,9 @@ def register(sub) -> None:
     p = sub.add_parser("train", help="train one GAN variant (one MLflow run)",
                        description=__doc__)
     p.add_argument("--dataset", help="imported data set name")
-    p.add_argument("--pipeline", help="preprocessing spec, e.g. 'register|normalize|resize'")
-    p.add_argument("--gan", help="variant: dcgan, lsgan, wgan, wgan-gp, sngan, r1 (see models/)")
+    p.add_argument("--pipeline", help="preprocessing spec, e.g. 'register|normalize|resize'; "
+                   f"ops: {listed(OPS)}")
+    p.add_argument("--gan", help=f"GAN variant: {listed(GAN_VARIANTS)} (default dcgan)")
     p.add_argument("--size", type=int, help="training size in px: 32, 64 or 128 (default 64)")
     p.add_argument("--steps", type=int, help="generator updates (default 2000)")
     p.add_argument("--seed", type=int, help="seed of weights, latents, batches, split (default 0)")
@@ -87,6 +89,15 @@ def register(sub) -> None:
     p.add_argument("--diffaug", action="store_true", help="DiffAugment on every D input")
     p.add_argument("--ema", action="store_true", help="keep an EMA of the generator weights")
     p.add_argument("--device", help="auto | cpu | cuda (default auto)")
+    p.add_argument("--threads", type=int,
+                   help="torch intra-op threads (default: usable cores / --workers)")
+    p.add_argument("--workers", type=int,
+                   help="trainings sharing these cores (default $MITOGAN_WORKERS, else 1)")
+    p.add_argument("--amp", help="mixed precision: bf16 (CUDA or CPU), fp16 (CUDA, loss-scaled) "
+                   "or off (default); penalties stay fp32")
+    p.add_argument("--compile", action="store_true", help="torch.compile G and D (slow first steps)")
+    p.add_argument("--channels-last", dest="channels_last", action="store_true",
+                   help="NHWC memory format for the networks and data")
     p.add_argument("--experiment", help="MLflow experiment (default mitogan)")
     p.add_argument("--tracking-uri", dest="tracking_uri",
                    help="default $MLFLOW_TRACKING_URI or sqlite:///./mlruns/mlflow.db")

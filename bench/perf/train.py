@@ -25,19 +25,26 @@ import tifffile
 import torch
 from torch import nn
 
-from bench.perf.preprocess import synthetic_movie
+from bench.perf.movies import synthetic_movie
 from bench.config import TrainConfig
 from bench.train import train
 from models import list_variants
 from models.backbones import Discriminator, Generator
 
 
+def sync_device(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
 def reference(x: torch.Tensor, steps: int, warmup: int, batch: int, *, channels_last=False,
-              fused=None, compile_=False) -> float:
-    """Images/s of the textbook DCGAN loop on ``x (N, 1, S, S)`` in [-1, 1]."""
+              fused=None, compile_=False, device=torch.device("cpu"), width: int = 64) -> float:
+    """Images/s of the textbook DCGAN loop on ``x (N, 1, S, S)`` in [-1, 1] (on the CPU; each
+    batch is moved to ``device``)."""
     torch.manual_seed(0)
     fmt = torch.channels_last if channels_last else torch.contiguous_format
-    G, D = Generator(x.shape[-1], 128, 64).to(memory_format=fmt), Discriminator(x.shape[-1], 64).to(memory_format=fmt)
+    G = Generator(x.shape[-1], 128, width).to(device, memory_format=fmt)
+    D = Discriminator(x.shape[-1], width).to(device, memory_format=fmt)
     if compile_:
         G, D = torch.compile(G), torch.compile(D)
     crit = nn.BCEWithLogitsLoss()
@@ -49,14 +56,16 @@ def reference(x: torch.Tensor, steps: int, warmup: int, batch: int, *, channels_
     while True:
         for (real,) in loader:
             if step == warmup:
+                sync_device(device)
                 t0 = time.perf_counter()
             if step == warmup + steps:
+                sync_device(device)
                 return batch * steps / (time.perf_counter() - t0)
-            real = real.contiguous(memory_format=fmt)
-            ones, zeros = torch.ones(batch), torch.zeros(batch)
+            real = real.to(device).contiguous(memory_format=fmt)
+            ones, zeros = torch.ones(batch, device=device), torch.zeros(batch, device=device)
             D.zero_grad()
             loss_real = crit(D(real), ones)
-            fake = G(torch.randn(batch, 128))
+            fake = G(torch.randn(batch, 128, device=device))
             loss_fake = crit(D(fake.detach()), zeros)
             (loss_real + loss_fake).backward()
             opt_d.step()

@@ -25,6 +25,7 @@ from bench.study.gpus import worker_envs
 from bench.study.storage import default_storage_url, open_storage
 from bench.study.trial import StudyContext, train_config
 from bench.study.worker import install_sigterm, worker_loop
+from bench.threads import worker_env
 
 
 @dataclass
@@ -112,8 +113,7 @@ def report_dir(cfg: StudyConfig, workspace: Path) -> Path:
 
 
 def _spawn(config_path: Path, target: Target, n: int, gpus=None) -> list[subprocess.Popen]:
-    threads = str(max(1, (os.cpu_count() or 1) // n))
-    env = {**os.environ, "OMP_NUM_THREADS": threads, "MKL_NUM_THREADS": threads}
+    env = {**os.environ, **worker_env(n)}  # each worker's trainings take 1/n of the cores
     cmd = [sys.executable, "-m", "bench.cli", "--workspace", str(target.workspace), "study",
            "--config", str(config_path), "--worker", "--storage", target.storage_url,
            "--tracking-uri", target.tracking_uri, "--heartbeat", str(target.heartbeat_s)]
@@ -220,9 +220,7 @@ def _register_best(cfg: StudyConfig, ctx: StudyContext) -> None:
 
 def run_worker(cfg: StudyConfig, target: Target) -> int:
     """``--worker``: join the (already set-up) study and claim cells until none is left."""
-    import torch
-    torch.set_num_threads(int(os.environ.get("OMP_NUM_THREADS", "0")) or torch.get_num_threads())
-    install_sigterm()
+    install_sigterm()  # training sets its threads (bench.threads) from $MITOGAN_WORKERS
     storage, study, ctx = connect(cfg, target)
     ctx.progress = False  # the study process draws the one bar; a worker prints a line per trial
     try:

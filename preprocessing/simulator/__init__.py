@@ -23,9 +23,17 @@
 
 Morphology classes (``geometry.list_classes()``): tubular, fragmented, hyperfused, pearled.
 """
-from preprocessing.simulator.core import allocate_classes, load_ground_truth, simulate
-from preprocessing.simulator.geometry import list_classes, register_class
-from preprocessing.simulator.params import PEARL_SPACING_FACTOR, SimParams
+import importlib
 
-__all__ = ["simulate", "load_ground_truth", "allocate_classes", "SimParams", "PEARL_SPACING_FACTOR",
-           "list_classes", "register_class"]
+# name → submodule, imported on first use (PEP 562): ``mitogan --help`` builds the ``data
+# simulate`` parser from this package without paying for OpenCV, scikit-image and SciPy
+_LAZY = {"simulate": "core", "load_ground_truth": "core", "allocate_classes": "core",
+         "list_classes": "geometry", "register_class": "geometry",
+         "SimParams": "params", "PEARL_SPACING_FACTOR": "params"}
+__all__ = list(_LAZY)
+
+
+def __getattr__(name: str):
+    if name not in _LAZY:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(f"{__name__}.{_LAZY[name]}"), name)

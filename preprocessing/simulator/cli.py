@@ -6,8 +6,10 @@ from pathlib import Path
 
 from bench.errors import MitoError
 from bench.workspace import datasets_dir, workspace_dir
-from preprocessing.simulator.core import allocate_classes, gt_paths, simulate
-from preprocessing.simulator.params import SimParams
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # pydantic model building costs ~0.1 s: not at `mitogan --help` time
+    from preprocessing.simulator.params import SimParams
 
 
 def parse_classes(text: str | None) -> dict[str, float] | None:
@@ -36,6 +38,7 @@ def parse_size(text: str) -> tuple[int, int]:
 
 def parse_params(items: list[str] | None) -> SimParams:
     """``["pixel_size_um=0.1", "branch_length_um=[2,8]"]`` (values as JSON) → SimParams."""
+    from preprocessing.simulator.params import SimParams
     overrides = {}
     for item in items or []:
         key, sep, value = item.partition("=")
@@ -55,6 +58,8 @@ def simulate_dataset(workspace, name: str, *, movies: int, frames: int, size_yx,
     ``do_import``, import them as data set ``name`` (movie metadata: class, ground-truth files,
     seed, pixel size, frame interval). Returns the :class:`~preprocessing.dataset.Dataset`, or
     the TIFF paths when not imported."""
+    from preprocessing.simulator.core import allocate_classes, gt_paths, simulate
+    from preprocessing.simulator.params import SimParams
     ws = workspace_dir(workspace)
     out = Path(out) if out else ws / "simulated" / name
     params = params if isinstance(params, SimParams) else SimParams.from_overrides(params)
