@@ -10,7 +10,7 @@ import pkgutil
 import sys
 
 from bench import commands
-from bench.errors import MitoError
+from bench.errors import MitoError, environment_error
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -57,6 +57,12 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except Exception as err:  # a read-only or full disk, a database that refuses: one line too
+        line = environment_error(err)
+        if line is None:
+            raise
+        print(f"error: {line}", file=sys.stderr)
+        return 2
     return int(rc or 0)
 
 

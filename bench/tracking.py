@@ -18,7 +18,7 @@ from contextlib import contextmanager
 from importlib import metadata
 from pathlib import Path
 
-from bench.errors import MitoError
+from bench.errors import MitoError, redact
 
 PACKAGES = ("torch", "torchvision", "numpy", "mlflow", "optuna", "opencv-python-headless",
             "scikit-image", "torch-fidelity", "captum", "mitogan")
@@ -65,7 +65,12 @@ def client(uri: str | None = None):
     from mlflow.tracking import MlflowClient
     for name in ("alembic", "mlflow.store.db.utils"):
         logging.getLogger(name).setLevel(logging.WARNING)
-    return MlflowClient(resolve_tracking_uri(uri))
+    uri = resolve_tracking_uri(uri)
+    db = _sqlite_path(uri)
+    if db is not None:  # fail at once (OSError, one line at the CLI), not after MLflow's retries
+        db.parent.mkdir(parents=True, exist_ok=True)
+        open(db, "r+b" if db.exists() else "ab").close()
+    return MlflowClient(uri)
 
 
 def ensure_experiment(name: str, uri: str | None = None) -> str:
@@ -175,7 +180,7 @@ def get_run(c, run_id: str):
     try:
         return c.get_run(run_id)
     except MlflowException as err:
-        raise MitoError(f"run {run_id}", f"not found in {c.tracking_uri} ({err.error_code})") from None
+        raise MitoError(f"run {run_id}", f"not found in {redact(c.tracking_uri)} ({err.error_code})") from None
 
 
 def image_grid(imgs, nrow: int = 8):

@@ -21,7 +21,7 @@ from pathlib import Path
 import torch
 from tqdm import tqdm
 
-from bench import run_meta, tracking
+from bench import ownership, run_meta, tracking
 from bench.config import TrainConfig
 from bench.errors import MitoError
 from bench.runs import CKPT_DIR, fetch_checkpoint, run_split
@@ -120,6 +120,7 @@ def _start(c, cfg: TrainConfig, ds, parent_run_id, tags, device) -> str:
     exp_id = tracking.ensure_experiment(cfg.experiment, c.tracking_uri)
     prov = tracking.provenance()
     all_tags = {"mitogan.gan": cfg.gan, "mitogan.dataset": cfg.dataset,
+                ownership.OWNER_TAG: ownership.owner_id(),
                 **run_meta.source_tags(prov["git_commit"]), **(tags or {})}
     if parent_run_id:
         all_tags["mlflow.parentRunId"] = parent_run_id
@@ -144,11 +145,14 @@ def _device_name(device: torch.device) -> str:
 
 def _resume(c, run_id: str):
     """Config and last checkpoint of ``run_id`` (``MitoError`` when it cannot be resumed)."""
-    if tracking.get_run(c, run_id).info.status == "FINISHED":
+    ownership.close_stale_runs(c)  # a SIGKILLed owner: its run becomes KILLED, so resumable
+    run = tracking.get_run(c, run_id)
+    if run.info.status == "FINISHED":
         raise MitoError(f"--resume {run_id}", "the run already FINISHED; start a new run instead")
+    ownership.check_resumable(run)
     return fetch_checkpoint(c, run_id, "last.pt", f"--resume {run_id}",
                             "the run has no config.json or no checkpoint to resume from",
-                            weights_only=False)
+                            weights_only=True)
 
 
 def train(cfg: TrainConfig, *, workspace=None, tracking_uri: str | None = None,
@@ -168,6 +172,8 @@ def train(cfg: TrainConfig, *, workspace=None, tracking_uri: str | None = None,
         cfg, state = _resume(c, resume_run_id)
     else:
         cfg = cfg.resolved()
+        tracking.ensure_experiment(cfg.experiment, c.tracking_uri)  # the store exists from here
+        ownership.close_stale_runs(c)  # runs of SIGKILLed trainings on this host: closed KILLED
     device = resolve_device(cfg.device)
     check_amp(cfg.amp, device)
     ds = Dataset.load(cfg.dataset, workspace)
@@ -177,6 +183,7 @@ def train(cfg: TrainConfig, *, workspace=None, tracking_uri: str | None = None,
         if logged != ds.hash:
             raise MitoError(cfg.dataset, f"data set changed since run {run_id} (hash {logged} → {ds.hash})")
         c.update_run(run_id, status="RUNNING")
+        ownership.claim(c, run_id)
         c.set_tag(run_id, "mitogan.resumed_from_step", str(state["step"]))
     else:
         run_id = _start(c, cfg, ds, parent_run_id, tags, device)
@@ -211,9 +218,11 @@ def train(cfg: TrainConfig, *, workspace=None, tracking_uri: str | None = None,
                 batches.load_state_dict(state["batches"])
                 sat_since = state["sat_since"]
             _loop(cfg, trainer, batches, run, stop, on_step, sat_since, progress)
-        if cfg.log_model:
-            from bench.model_log import log_generator
-            log_generator(c, run_id, trainer.sampler, cfg.seed)
+            if cfg.log_model:  # under the flag too: the export takes seconds, and libraries
+                from bench.model_log import log_generator  # may swallow a KeyboardInterrupt
+                log_generator(c, run_id, trainer.sampler, cfg.seed)
+            if stop.hit:  # a signal after the last step's check: still an interrupt
+                raise KeyboardInterrupt(stop.hit)
         run.end("FINISHED")
         return TrainResult(run_id, "FINISHED", None, run.step)
     except Diverged as err:
@@ -222,6 +231,7 @@ def train(cfg: TrainConfig, *, workspace=None, tracking_uri: str | None = None,
         return TrainResult(run_id, "FAILED", str(err), run.step)
     except KeyboardInterrupt as err:
         run.end("KILLED", f"interrupted at step {run.step}" + (f" ({err})" if str(err) else ""))
+        err.run_id = run_id  # for the "continue with --resume RUN_ID" line
         raise
     except BaseException as err:
         if type(err).__name__ == "TrialPruned":

@@ -26,7 +26,7 @@ import numpy as np
 from tqdm import tqdm
 
 from bench.errors import MitoError
-from bench.workspace import datasets_dir, workspace_dir
+from bench.workspace import datasets_dir, reserve, sweep_temp, workspace_dir
 from preprocessing.dataset import FORMAT_VERSION, MANIFEST, Dataset
 from preprocessing.readers import Reader, open_readers
 from preprocessing.physical import dataset_units, set_units
@@ -162,6 +162,16 @@ def import_dataset(paths, name: str, workspace=None, *, rois=None, channel=None,
     if z not in ("max", "mean", "slices"):
         raise MitoError("--z", f"expected slices, max or mean, got {z!r}")
     root = datasets_dir(workspace_dir(workspace))
+    root.mkdir(parents=True, exist_ok=True)
+    sweep_temp(root)  # leftovers of imports that were killed
+    # one import of a name at a time: two would both succeed, the last silently replacing the first
+    with reserve(root / f".lock-{name}", f"data set {name}"):
+        return _import(root, name, paths, workspace, rois, channel, z, frames, intensity_range,
+                       overwrite, movie_meta, progress, pixel_size_um, frame_interval_s)
+
+
+def _import(root: Path, name, paths, workspace, rois, channel, z, frames, intensity_range,
+            overwrite, movie_meta, progress, pixel_size_um, frame_interval_s) -> Dataset:
     final = root / name
     if final.exists() and not overwrite:
         raise MitoError(final, "data set already exists (use --overwrite to replace it)")
@@ -183,7 +193,6 @@ def import_dataset(paths, name: str, workspace=None, *, rois=None, channel=None,
                     raise MitoError(reader.path, f"ROI {x0},{y0},{x1},{y1} is outside the frame "
                                     f"({reader.shape[1]}x{reader.shape[0]} px) or empty")
 
-    root.mkdir(parents=True, exist_ok=True)
     tmp = root / f".tmp-{name}-{os.getpid()}"
     shutil.rmtree(tmp, ignore_errors=True)
     (tmp / "movies").mkdir(parents=True)

@@ -20,6 +20,7 @@ import numpy as np
 
 from bench.errors import MitoError
 from bench.registry import Registry
+from preprocessing.params import check_params
 
 
 @dataclass(frozen=True)
@@ -47,6 +48,7 @@ class Op:
                 out[k] = type(self.defaults[k])(v)
             except (TypeError, ValueError):
                 raise MitoError(f"op {self.name}", f"{k}={v!r} is not a {type(self.defaults[k]).__name__}")
+        check_params(self.name, out)  # declared ranges (preprocessing.params): refused at parse time
         return out
 
     def __call__(self, frames: np.ndarray, size: int | None = None, **params):

@@ -19,9 +19,10 @@ import numpy as np
 from tqdm import tqdm
 
 from bench.errors import MitoError
-from bench.workspace import cache_dir, workspace_dir
+from bench.workspace import cache_dir, sweep_temp, workspace_dir
 from preprocessing.ops import get_op
 from preprocessing.pushdown import plan
+from preprocessing.params import check_size
 
 SHEET_MOVIES, SHEET_FRAMES = 4, 8  # contact sheet: columns, frames of the short run for old entries
 
@@ -166,7 +167,7 @@ def prepare(dataset, spec, size: int, workspace=None, progress: bool = True) -> 
     of the first movies after every op, from this very run), so a cache hit recomputes nothing.
     """
     pipe = Pipeline.parse(spec)
-    key = pipe.key(dataset.hash, size)
+    key = pipe.key(dataset.hash, check_size(size))
     root = cache_dir(workspace_dir(workspace), "preprocess")
     entry = root / key
     if (entry / "meta.json").is_file():
@@ -184,21 +185,27 @@ def prepare(dataset, spec, size: int, workspace=None, progress: bool = True) -> 
         xs.append(out)
         ids += [movie_id] * len(out)
         idx.append(src)
-    x = np.concatenate(xs)[:, None] if xs else np.zeros((0, 1, size, size), np.float32)
+    # reshape, not [:, None]: the new axis must get the strides np.load gives it, or torch sees
+    # a differently strided tensor, may pick another conv kernel, and weights differ by cache state
+    x = (np.concatenate(xs).astype(np.float32, copy=False).reshape(-1, 1, size, size) if xs
+         else np.zeros((0, 1, size, size), np.float32))
     if len(x) == 0:
         raise MitoError(dataset.name, f"pipeline {pipe.canonical()} produced no samples")
+    sweep_temp(root)  # entries half-written by killed processes
     tmp = root / f".tmp-{key}-{os.getpid()}"
     shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir(parents=True)
-    np.save(tmp / "x.npy", x.astype(np.float32))
     meta = {"dataset": dataset.name, "data_hash": dataset.hash, "pipeline": pipe.canonical(),
             "size": size, "movie_ids": ids, "frame_index": np.concatenate(idx).tolist()}
-    (tmp / "meta.json").write_text(json.dumps(meta))
-    _write_sheet(columns, pipe, size, tmp / SHEET)
     try:
+        tmp.mkdir(parents=True)
+        np.save(tmp / "x.npy", x)
+        (tmp / "meta.json").write_text(json.dumps(meta))
+        _write_sheet(columns, pipe, size, tmp / SHEET)
         tmp.rename(entry)
-    except OSError:  # another process wrote the same entry first: theirs is identical
+    except OSError:  # a full disk, or another process wrote the same entry first (identical)
         shutil.rmtree(tmp, ignore_errors=True)
+        if not (entry / "meta.json").is_file():
+            raise
     return Prepared(x, np.asarray(ids), np.asarray(meta["frame_index"]), key, pipe.canonical(),
                     False, entry)
 

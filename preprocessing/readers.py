@@ -9,6 +9,7 @@ channel here (``channel=C`` picks one; otherwise RGB becomes luminance, and the 
 """
 from __future__ import annotations
 
+import logging
 import re
 from abc import ABC, abstractmethod
 from pathlib import Path
@@ -26,11 +27,40 @@ TIFF_EXT = {".tif", ".tiff", ".lsm", ".stk", ".btf", ".tf8"}  # Zeiss LSM, MetaM
 IMAGE_EXT = {".png", ".tif", ".tiff", ".jpg", ".jpeg", ".bmp"}
 VIDEO_EXT = {".avi", ".mp4", ".mov", ".mkv"}
 LUMA = np.array([0.299, 0.587, 0.114])  # ITU-R BT.601, the weights OpenCV's RGB2GRAY uses
+MIN_SIDE = 8  # px: a thinner plane holds no mitochondrion; resizing it would invent one
+
+
+def check_plane(where, shape_yx) -> None:
+    """Refuse a degenerate plane (a 64×1 line, a 1×1 dot) before anything is imported."""
+    if min(shape_yx) < MIN_SIDE:
+        raise MitoError(where, f"frames are {shape_yx[1]}x{shape_yx[0]} px (X x Y): each side must be "
+                        f"at least {MIN_SIDE} px (a line or a dot, not an image)")
+
+
+class _TiffLog(logging.Handler):
+    """Collects tifffile's warnings: it reports a truncated file (e.g. "invalid page offset")
+    by logging and then quietly returns the pages it could reach."""
+
+    def __init__(self):
+        super().__init__(logging.WARNING)
+        self.messages: list[str] = []
+
+    def emit(self, record):
+        self.messages.append(record.getMessage())
+
+    def __enter__(self):
+        logging.getLogger("tifffile").addHandler(self)
+        return self
+
+    def __exit__(self, *exc):
+        logging.getLogger("tifffile").removeHandler(self)
 
 
 def to_gray(plane: np.ndarray, channel: int | None, where, notices: set, bgr: bool = False):
     """Reduce a ``(Y, X, C)`` plane to ``(Y, X)``: pick ``channel`` or convert RGB to luminance."""
     if plane.ndim == 2:
+        if channel:
+            raise MitoError(where, f"--channel {channel} but the image has 1 channel")
         return plane
     if channel is not None:
         if channel >= plane.shape[-1]:
@@ -83,15 +113,20 @@ class TiffReader(Reader):
         super().__init__(path, **kw)
         self.series = series
         try:
-            with tifffile.TiffFile(path) as tif:
+            with _TiffLog() as log, tifffile.TiffFile(path) as tif:
                 series = tif.series[self.series]
                 self.pixel_size_um, self.frame_interval_s = tiff_units(tif, self.series)
                 self.axes, self.full_shape = series.axes, tuple(series.shape)
                 self._dtype = np.dtype(series.dtype)
-                n_pages = len(series.pages)
+                n_pages, n_file_pages = len(series.pages), len(tif.pages)  # len() walks every IFD
                 self.plane_axes = series.keyframe.axes  # the axes one page holds: YX, YXS or SYX
+                declared = (tif.imagej_metadata or {}).get("images", 0) if tif.is_imagej else 0
         except Exception as err:  # tifffile raises many types for damaged files
             raise MitoError(path, f"cannot read TIFF ({type(err).__name__}: {err})") from err
+        if log.messages or declared > n_file_pages:
+            why = log.messages[0] if log.messages else f"ImageJ header declares {declared} images"
+            raise MitoError(path, f"truncated or corrupt TIFF: {why}; only {n_file_pages} "
+                            "page(s) readable (refusing to import part of the stack)")
         # The leading axes (before the page's own) index pages.
         self.page_axes = self.axes[: len(self.axes) - len(self.plane_axes)]
         self.page_shape = self.full_shape[: len(self.page_axes)]
@@ -100,6 +135,12 @@ class TiffReader(Reader):
                             f"{self.full_shape}: truncated or unsupported layout")
         if self._dtype.kind == "c":
             raise MitoError(path, f"unsupported complex dtype {self._dtype}")
+        n_c = self._size("C") if "C" in self.page_axes else (
+            self.full_shape[-1] if self.plane_axes == "YXS" else
+            self.full_shape[len(self.page_axes)] if self.plane_axes == "SYX" else 1)
+        if self.channel is not None and self.channel >= n_c:
+            raise MitoError(path, f"--channel {self.channel} but the file has {n_c} channel(s) "
+                            f"(axes {self.axes})")
 
     @property
     def shape(self):
@@ -229,7 +270,7 @@ class FolderReader(Reader):
     dtype = property(lambda self: self._dtype)
 
     def _load(self, f: Path) -> np.ndarray:
-        img = tifffile.imread(f) if f.suffix.lower() in TIFF_EXT else cv2.imread(str(f), cv2.IMREAD_UNCHANGED)
+        img = _single_plane_tiff(f) if f.suffix.lower() in TIFF_EXT else cv2.imread(str(f), cv2.IMREAD_UNCHANGED)
         if img is None:
             raise MitoError(f, "cannot decode image")
         return to_gray(img, self.channel, f, self.notices, bgr=f.suffix.lower() not in TIFF_EXT)
@@ -253,24 +294,59 @@ def open_readers(path: Path, **kw) -> list[Reader]:
         except Exception as err:  # tifffile raises many types for damaged files
             raise MitoError(path, f"cannot read TIFF ({type(err).__name__}: {err})") from err
         readers = [TiffReader(path, series=i, **kw) for i in main or [0]]
+        for r in readers:
+            check_plane(path, r.shape)
         if len(readers) > 1:
             for r in readers:
                 r.label = f"s{r.series}"
         return readers
     from preprocessing import readers_bioio  # late: it subclasses Reader
     if readers_bioio.is_bioio_path(path):
-        return readers_bioio.open_bioio(path, **kw)
+        readers = readers_bioio.open_bioio(path, **kw)
+        for r in readers:
+            check_plane(path, r.shape)
+        return readers
     return [open_reader(path, **kw)]
 
 
+def _single_plane_tiff(f: Path) -> np.ndarray:
+    """One TIFF frame of a folder as ``(Y, X)`` or ``(Y, X, S)``; a stack is refused, never
+    mistaken for a colour image."""
+    try:
+        with tifffile.TiffFile(f) as tif:
+            series = tif.series[0]
+            if len(series.pages) > 1:
+                raise MitoError(f, f"a {len(series.pages)}-page TIFF stack ({series.axes} "
+                                f"{tuple(series.shape)}) in a folder of single-frame images: "
+                                "import the stack file itself")
+            img = series.asarray()
+            return np.moveaxis(img, 0, -1) if series.keyframe.axes == "SYX" else img
+    except MitoError:
+        raise
+    except Exception as err:
+        raise MitoError(f, f"cannot read TIFF ({type(err).__name__}: {err})") from err
+
+
 def open_reader(path: Path, **kw) -> Reader:
-    """The reader for ``path`` by extension (or folder); ``MitoError`` for anything else."""
+    """The reader for ``path`` by extension (or folder); ``MitoError`` for anything else,
+    including planes too small to be images (``check_plane``)."""
+    reader = _open(path, **kw)
+    check_plane(path, reader.shape)
+    return reader
+
+
+def _open(path: Path, **kw) -> Reader:
     if not path.exists():
         raise MitoError(path, "no such file or folder")
     from preprocessing import readers_bioio  # late: it subclasses Reader
     if readers_bioio.is_bioio_path(path):
         return readers_bioio.open_bioio(path, **kw)[0]
     if path.is_dir():
+        images = [p for p in path.iterdir() if p.suffix.lower() in IMAGE_EXT]
+        if len(images) == 1 and images[0].suffix.lower() in TIFF_EXT:
+            stack = TiffReader(images[0], **kw)
+            if np.prod(stack.page_shape, dtype=np.int64) > 1:
+                return stack  # a folder holding one stack: that stack, read whole
         return FolderReader(path, **kw)
     ext = path.suffix.lower()
     if ext in TIFF_EXT:

@@ -38,6 +38,8 @@ def test_evaluate_run_scores_and_logs(run):
                 "vendi_fake", "ms_ssim_fake", "copying_z", "authenticity", "birthday_support"):
         assert key in flat, key
     assert "floor_fid" in flat and "floor_common_morph_fd" in flat and "floor_coverage" in flat
+    from bench.study.objectives import known_metrics
+    assert set(flat) <= known_metrics(), set(flat) - known_metrics()  # what a study may optimise
     assert flat["n_fake"] == 40 and flat["common_n_fake"] == 40 and flat["n_real"] < run["n"]
     # a generator trained for 4 steps is far from real frames: worse than the real-vs-real floor
     assert flat["common_fid"] > flat["floor_common_fid"]

@@ -8,7 +8,7 @@ and shape, so any pixel change is a cache miss.
 from __future__ import annotations
 
 import hashlib
-import pickle
+import json
 from pathlib import Path
 
 import numpy as np
@@ -59,17 +59,27 @@ def cached_features(extractor: Extractor, imgs: np.ndarray, *, workspace=None, p
 
 
 def cached_object(kind: str, key_parts: list[str], compute, *, workspace=None, use_cache: bool = True):
-    """``compute()`` (any picklable result) cached under ``cache/<kind>/`` by the key parts.
+    """``compute()`` cached under ``cache/<kind>/`` by the key parts: a ``pandas.DataFrame`` of
+    numbers (stored as ``.npz``) or a JSON-able dict (``.json``). Never a pickle: a cache file
+    is read back, and unpickling a planted file would run its code.
 
     Used for real-side results that depend only on the real set (morphology tables, floors).
     """
     if not use_cache:
         return compute()
     key = hashlib.sha256("\x1f".join(key_parts).encode()).hexdigest()[:32]
-    path = Path(cache_dir(workspace_dir(workspace), kind)) / f"{key}.pkl"
-    if path.is_file():
-        with open(path, "rb") as f:
-            return pickle.load(f)
+    root = Path(cache_dir(workspace_dir(workspace), kind))
+    table, doc = root / f"{key}.npz", root / f"{key}.json"
+    if table.is_file():
+        import pandas as pd
+        with np.load(table, allow_pickle=False) as z:
+            return pd.DataFrame(z["values"], columns=[str(c) for c in z["columns"]])
+    if doc.is_file():
+        return json.loads(doc.read_text())
     value = compute()
-    atomic_write(path, lambda tmp: tmp.write_bytes(pickle.dumps(value)))
-    return value
+    if isinstance(value, dict):
+        atomic_write(doc, lambda tmp: tmp.write_text(json.dumps(value)))
+    else:  # a DataFrame of numbers (morphology tables)
+        atomic_write(table, lambda tmp: np.savez(tmp, values=value.to_numpy(np.float64),
+                                                 columns=np.asarray(value.columns, str)))
+    return cached_object(kind, key_parts, compute, workspace=workspace)  # as a later hit reads it

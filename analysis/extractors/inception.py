@@ -7,7 +7,9 @@ torch-fidelity itself would have written) and otherwise raises: no code path can
 """
 from __future__ import annotations
 
+import functools
 import os
+import re
 from pathlib import Path
 
 import torch.hub
@@ -48,11 +50,28 @@ def absent_notice() -> str:
             "downloaded")
 
 
+# torch hub's convention: the file name ends in the first hex digits of the file's sha256
+SHA256_PREFIX = re.search(r"-([0-9a-f]{8,})\.", Path(tf_inception.URL_INCEPTION_V3).name).group(1)
+
+
+@functools.lru_cache(maxsize=4)
+def _sha256(path: Path, size: int, mtime_ns: int) -> str:  # size, mtime: a changed file is re-hashed
+    return file_sha256(path)
+
+
 def _require_weights(path: str | os.PathLike | None) -> Path:
-    """:func:`find_inception_weights`, raising the :func:`absent_notice` when none is local."""
+    """:func:`find_inception_weights`, raising the :func:`absent_notice` when none is local, and
+    refusing a file that is not torch-fidelity's published one: torch-fidelity unpickles it
+    (``weights_only=False``), so a planted file would run its code."""
     found = find_inception_weights(path)
     if found is None:
         raise MitoError(NAME, absent_notice().removeprefix("notice: "))
+    st = found.stat()
+    digest = _sha256(found.resolve(), st.st_size, st.st_mtime_ns)
+    if not digest.startswith(SHA256_PREFIX):
+        raise MitoError(found, f"not the published Inception weights: sha256 {digest[:16]}... does "
+                        f"not start with {SHA256_PREFIX} (the file torch-fidelity publishes); refusing "
+                        "to load it")
     return found
 
 
@@ -86,7 +105,8 @@ class InceptionExtractor(Extractor):
     @property
     def weights_hash(self) -> str:
         if self._hash is None:
-            self._hash = file_sha256(self.weights)
+            st = self.weights.stat()
+            self._hash = _sha256(self.weights.resolve(), st.st_size, st.st_mtime_ns)
         return self._hash
 
     @property

@@ -12,6 +12,8 @@ import pandas as pd
 from analysis.report import imagery, records, tables  # noqa: F401 - importing registers the sections
 from analysis.report.sections import Section
 from analysis.report.study import StudyData
+from analysis.markdown import md_code, md_text
+from bench.errors import redact
 from bench.workspace import atomic_write
 
 HERE = Path(__file__).resolve().parent
@@ -37,7 +39,7 @@ def render_html(study: StudyData, sections: list[Section]) -> str:
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(HERE), autoescape=True,
                              undefined=jinja2.StrictUndefined)
     return env.get_template("template.html").render(
-        study=study.name, tracking_uri=study.tracking_uri, n_trials=len(study.trials),
+        study=study.name, tracking_uri=redact(study.tracking_uri), n_trials=len(study.trials),
         parent_id=study.parent.info.run_id if study.parent is not None else None,
         generated=datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
         sections=sections, script=(HERE / "report.js").read_text())
@@ -47,7 +49,7 @@ def render_markdown(study: StudyData, sections: list[Section]) -> str:
     """The summary: counts, best trial vs floor, top five of the leaderboard, the other
     sections' tables, and what was not available."""
     by = {s.name: s for s in sections}
-    lines = [f"# MitoGAN study `{study.name}`", ""]
+    lines = [f"# MitoGAN study {md_code(study.name)}", ""]
     ov = by.get("overview")
     if ov and ov.data:
         counts = ", ".join(f"{c} {s}" for s, c in ov.data["counts"].items())
@@ -55,7 +57,7 @@ def render_markdown(study: StudyData, sections: list[Section]) -> str:
                   + " then ".join(f"`{m}` ({d})" for m, d in ov.data["objectives"]) + ".", ""]
         best = ov.data["best"]
         if best:
-            settings = ", ".join(f"{k} `{v}`" for k, v in best["settings"].items())
+            settings = ", ".join(f"{k} {md_code(v)}" for k, v in best["settings"].items())
             lines += [f"**Best trial {best['label']}** (run `{best['run_id']}`): {settings}."]
             lines += [f"- {m} = {v} (real-vs-real floor {f})" for m, v, f in best["metrics"]]
             lines.append("")
@@ -68,16 +70,16 @@ def render_markdown(study: StudyData, sections: list[Section]) -> str:
                   "| trial | gan | pipeline | " + " | ".join(cols) + " |",
                   "|---" * (3 + len(cols)) + "|"]
         for _, r in top.iterrows():
-            pipe = str(r.get("pipeline", "")).replace("|", "\\|")    # a table cell may not hold |
-            lines.append(f"| {tables.trial_label(r)} | {r.get('gan', '')} | `{pipe}` | "
+            lines.append(f"| {tables.trial_label(r)} | {md_text(r.get('gan', ''))} | "
+                         f"{md_code(r.get('pipeline', ''))} | "
                          + " | ".join(tables.fmt(r.get(c)) for c in cols) + " |")
         lines.append("")
     for s in sections:  # the sections' own tables (the leaderboard is in leaderboard.csv)
         if s.data and s.name != "leaderboard" and isinstance(s.data.get("table"), pd.DataFrame):
-            lines += [f"## {s.title}", "", markdown_table(s.data["table"]), ""]
+            lines += [f"## {md_text(s.title)}", "", markdown_table(s.data["table"]), ""]
     if by.get("pareto") and by["pareto"].data:
         lines += ["![Pareto front](pareto.png)", ""]
-    missing = [f"- {s.title}: {s.missing}" for s in sections if s.missing]
+    missing = [f"- {s.title}: {md_text(s.missing)}" for s in sections if s.missing]
     if missing:
         lines += ["Not available in this report:", *missing, ""]
     return "\n".join(lines)
@@ -87,8 +89,8 @@ def markdown_table(df: pd.DataFrame) -> str:
     if df.empty:
         return "_none_"
     cells = df.astype(object).where(df.notna(), "").map(
-        lambda v: f"{v:.4g}" if isinstance(v, float) else str(v).replace("|", "\\|"))
-    head = "| " + " | ".join(df.columns) + " |\n|" + "---|" * len(df.columns)
+        lambda v: f"{v:.4g}" if isinstance(v, float) else md_text(v))
+    head = "| " + " | ".join(map(md_text, df.columns)) + " |\n|" + "---|" * len(df.columns)
     return head + "".join("\n| " + " | ".join(r) + " |" for r in cells.to_numpy().tolist())
 
 

@@ -1,6 +1,10 @@
 """``mitogan data import|list|show|simulate``: data sets in the workspace."""
 from __future__ import annotations
 
+from pathlib import Path
+
+from bench.commands import optional_file
+
 
 def _import(args) -> int:
     from preprocessing.ingest import import_dataset
@@ -47,7 +51,9 @@ def _show(args) -> int:
     Console(width=160).print(table)
     inten = ds.manifest["intensity"]
     print(f"intensity mapping: {inten['spec']} → [{inten['low']:g}, {inten['high']:g}] maps to [0, 1]")
-    sheet = dataset_sheet(ds, args.out or ds.root / "contact.png")
+    sheet = Path(args.out) if args.out else ds.root / "contact.png"
+    if args.out or not sheet.is_file():  # a data set never changes: its sheet is written once
+        sheet = optional_file(lambda: dataset_sheet(ds, sheet))
     print(f"contact sheet: {sheet}")
     return 0
 

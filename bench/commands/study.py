@@ -1,14 +1,17 @@
 """``mitogan study --config studies/NAME.yaml``: an Optuna study over preprocessing × GAN variants."""
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
+from bench.study import STORAGE_ENV, TRACKING_ENV
 from bench.workspace import workspace_dir
 
 
 def _study(args) -> int:
     from bench.study.config import cells, load_config
     from bench.study.runner import resolve_target, run_study, run_worker, validate
+    from bench.errors import redact
     cfg = load_config(args.config)
     target = resolve_target(cfg, workspace_dir(args.workspace), args.storage, args.tracking_uri,
                             args.heartbeat)
@@ -19,7 +22,8 @@ def _study(args) -> int:
         grid = cells(cfg)
         for i, c in enumerate(grid):
             print(f"{i:4d}  {c.id:36s} {c.dataset} | {c.pipeline}")
-        print(f"{len(grid)} cells; storage {target.storage_url}; tracking {target.tracking_uri}; "
+        print(f"{len(grid)} cells; storage {redact(target.storage_url)}; tracking "
+              f"{redact(target.tracking_uri)}; "
               f"experiment {cfg.experiment}; objectives "
               + ", ".join(f"{o.metric} ({o.direction})" for o in cfg.objectives))
         return 0
@@ -36,11 +40,13 @@ def register(sub) -> None:
     p.add_argument("--gpus", default=None,
                    help="cards for the workers, round-robin, one per worker process via "
                         "CUDA_VISIBLE_DEVICES, e.g. 0,1 or none (default: every visible card)")
-    p.add_argument("--storage", default=None,
+    p.add_argument("--storage", default=os.environ.get(STORAGE_ENV),
                    help="Optuna storage: journal:PATH, sqlite:///PATH or postgresql://... "
-                        "(default: the file's storage:, else journal under ./mlruns)")
-    p.add_argument("--tracking-uri", default=None,
-                   help="MLflow tracking URI (default: the file's tracking_uri:, else "
+                        "(default: $MITOGAN_STORAGE, else the file's storage:, else journal "
+                        "under ./mlruns; the environment keeps a password off `ps`)")
+    p.add_argument("--tracking-uri", default=os.environ.get(TRACKING_ENV),
+                   help="MLflow tracking URI (default: $MITOGAN_TRACKING_URI, else the file's "
+                        "tracking_uri:, else "
                         "$MLFLOW_TRACKING_URI, else SQLite under ./mlruns)")
     p.add_argument("--heartbeat", type=int, default=30,
                    help="seconds between heartbeats (RDB storages); a trial silent for 3× this "

@@ -9,7 +9,7 @@ import json
 import sys
 
 from bench.choices import GAN_VARIANTS, OPS, listed
-from bench.errors import MitoError
+from bench.errors import MitoError, redact
 
 EXIT = {"FINISHED": 0, "FAILED": 3, "KILLED": 130}
 # CLI flag → TrainConfig field, for the flags that map one to one
@@ -55,15 +55,17 @@ def _run(args) -> int:
     if args.dry_run:
         if cfg is None:
             raise MitoError("--dry-run", "prints a new run's config; it does not combine with --resume")
-        print(json.dumps({**cfg.model_dump(), "tracking_uri": uri}, indent=1))
+        print(json.dumps({**cfg.model_dump(), "tracking_uri": redact(uri)}, indent=1))
         return 0
     try:
         res = train(cfg, workspace=args.workspace, tracking_uri=uri, resume_run_id=args.resume)
     except KeyboardInterrupt as err:
-        print(f"interrupted ({err or 'SIGINT'}): run ended KILLED with its last checkpoint; "
-              f"continue with: mitogan train --resume <run id shown in MLflow>", file=sys.stderr)
+        rid = getattr(err, "run_id", None)
+        print(f"interrupted ({err or 'SIGINT'}): run {rid or '(not started)'} ended KILLED with its "
+              f"last checkpoint; continue with: mitogan train --resume {rid or 'RUN_ID'}",
+              file=sys.stderr)
         return EXIT["KILLED"]
-    line = f"run {res.run_id} {res.status} after {res.steps_done} steps ({uri})"
+    line = f"run {res.run_id} {res.status} after {res.steps_done} steps ({redact(uri)})"
     if res.failure_reason:
         line += f": {res.failure_reason}"
     print(line, file=sys.stderr if res.status != "FINISHED" else sys.stdout)

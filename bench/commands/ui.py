@@ -7,23 +7,44 @@ import subprocess
 import sys
 
 
+def _interrupt(signum, frame):
+    raise KeyboardInterrupt(signal.Signals(signum).name)
+
+
+def _die_with_parent() -> None:
+    """In the server (before exec): SIGTERM it when ``mitogan ui`` dies, even by SIGKILL (Linux)."""
+    try:
+        import ctypes
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass  # not Linux: SIGINT / SIGTERM / SIGHUP still stop the server below
+
+
 def _ui(args) -> int:
-    from bench.study.worker import install_sigterm
+    from bench.errors import redact
     from bench.tracking import resolve_tracking_uri
     uri = resolve_tracking_uri(args.tracking_uri)
-    cmd = [sys.executable, "-m", "mlflow", "ui", "--backend-store-uri", uri,
-           "--host", args.host, "--port", str(args.port)]
-    print(f"MLflow UI on http://{args.host}:{args.port} (store {uri}); Ctrl-C to stop\n"
-          f"the same with MLflow alone: mlflow ui --backend-store-uri '{uri}'"
+    # the store URI in the environment, not on the command line: `ps` would show a password
+    env = {**os.environ, "MLFLOW_BACKEND_STORE_URI": uri}
+    cmd = [sys.executable, "-m", "mlflow", "ui", "--host", args.host, "--port", str(args.port)]
+    shown = redact(uri)
+    print(f"MLflow UI on http://{args.host}:{args.port} (store {shown}); Ctrl-C to stop\n"
+          f"the same with MLflow alone: mlflow ui --backend-store-uri '{shown}'"
           + ("  (the project's store is mlruns/mlflow.db; a plain `mlflow ui` opens ./mlflow.db)"
              if uri.endswith("/mlruns/mlflow.db") else ""), flush=True)
-    install_sigterm()  # SIGTERM, like Ctrl-C, also stops the server: no orphan left behind
-    proc = subprocess.Popen(cmd, start_new_session=True)  # its own group: mlflow forks uvicorn
+    for sig in (signal.SIGTERM, signal.SIGHUP):  # kill, or the terminal closed: stop the server too
+        signal.signal(sig, _interrupt)
+    proc = subprocess.Popen(cmd, env=env, start_new_session=True,  # its own group: mlflow forks
+                            preexec_fn=_die_with_parent)         # uvicorn workers
     try:
         return proc.wait()
     except KeyboardInterrupt:
         os.killpg(proc.pid, signal.SIGTERM)
-        proc.wait()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
         return 0
 
 

@@ -16,7 +16,7 @@ import pandas as pd
 
 from analysis.report.study import StudyData
 from bench import tracking
-from bench.errors import MitoError
+from bench.errors import MitoError, redact
 from bench.study.config import DEFAULT_OBJECTIVES, GRID_AXES
 
 # column -> the tag it is read from
@@ -80,7 +80,7 @@ def collect(study: str, tracking_uri: str | None = None) -> StudyData:
     client = tracking.client(uri)
     exp = client.get_experiment_by_name(f"study-{study}") or client.get_experiment_by_name(study)
     if exp is None:
-        raise MitoError(f"--study {study}", f"no MLflow experiment 'study-{study}' at {uri}")
+        raise MitoError(f"--study {study}", f"no MLflow experiment 'study-{study}' at {redact(uri)}")
     runs = {r.info.run_id: r for r in client.search_runs([exp.experiment_id], max_results=50000)}
     parents = ([r for r in runs.values() if r.data.tags.get("mitogan.role") == "study"]
                or [r for r in runs.values() if "mlflow.parentRunId" not in r.data.tags])

@@ -12,6 +12,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,8 +22,11 @@ from tqdm import tqdm
 from bench.errors import MitoError
 from bench.study import grid, runs
 from bench.study.config import StudyConfig, cells
+from bench.errors import redact
+from bench.study import STORAGE_ENV, TRACKING_ENV
 from bench.study.gpus import worker_envs
-from bench.study.storage import default_storage_url, open_storage
+from bench.study.objectives import check_objectives
+from bench.study.storage import default_storage_url, exit_reason, fail_trials_of, open_storage
 from bench.study.trial import StudyContext, train_config
 from bench.study.worker import install_sigterm, worker_loop
 from bench.threads import worker_env
@@ -59,6 +63,7 @@ def validate(cfg: StudyConfig, workspace: Path) -> None:
             grid.pipeline_ops(p)
         except MitoError as err:
             raise MitoError(f"pipelines.{i}", f"{p!r}: {err.problem}")
+    check_objectives(cfg)
     for i, g in enumerate(cfg.gans):
         if g not in list_variants():
             raise MitoError(f"gans.{i}", f"unknown GAN variant {g!r} (known: {', '.join(list_variants())})")
@@ -113,21 +118,34 @@ def report_dir(cfg: StudyConfig, workspace: Path) -> Path:
 
 
 def _spawn(config_path: Path, target: Target, n: int, gpus=None) -> list[subprocess.Popen]:
-    env = {**os.environ, **worker_env(n)}  # each worker's trainings take 1/n of the cores
+    env = {**os.environ, **worker_env(n),  # each worker's trainings take 1/n of the cores;
+           STORAGE_ENV: target.storage_url, TRACKING_ENV: target.tracking_uri}  # URLs off `ps`
     cmd = [sys.executable, "-m", "bench.cli", "--workspace", str(target.workspace), "study",
-           "--config", str(config_path), "--worker", "--storage", target.storage_url,
-           "--tracking-uri", target.tracking_uri, "--heartbeat", str(target.heartbeat_s)]
+           "--config", str(config_path), "--worker", "--heartbeat", str(target.heartbeat_s)]
     return [subprocess.Popen(cmd, env=e) for e in worker_envs(env, n, gpus)]
 
 
-def _watch(study, procs: list[subprocess.Popen], total: int) -> None:
+def _watch(study, procs: list[subprocess.Popen], total: int) -> list[str]:
+    """Progress until every worker has ended; a worker that died has its trials failed with
+    how it died (re-queued for the others). Returns those exit reasons."""
+    lost: dict[int, str] = {}
+
+    def reap():
+        for p in procs:
+            if p.poll() not in (None, 0) and p.pid not in lost:
+                lost[p.pid] = f"worker {p.pid} {exit_reason(p.returncode)}"
+                fail_trials_of(study, p.pid, p.returncode)
+
     with tqdm(total=total, unit="cell", desc="study") as bar:
         while any(p.poll() is None for p in procs):
             bar.n = grid.progress(study)["done"]
             bar.refresh()
+            reap()
             time.sleep(1.0)
+        reap()
         bar.n = grid.progress(study)["done"]
         bar.refresh()
+    return list(lost.values())
 
 
 def run_study(cfg: StudyConfig, config_path: Path, target: Target, workers: int = 1,
@@ -141,7 +159,7 @@ def run_study(cfg: StudyConfig, config_path: Path, target: Target, workers: int 
     runs.set_parent_status(ctx.tracking_uri, ctx.parent_run_id, "RUNNING")
     total = len(cells(cfg))
     print(f"study {cfg.name}: {total} cells, {grid.progress(study)['done']} done; "
-          f"storage {target.storage_url}; tracking {target.tracking_uri}", flush=True)
+          f"storage {redact(target.storage_url)}; tracking {redact(target.tracking_uri)}", flush=True)
     procs = []
     try:
         if workers == 1:
@@ -156,7 +174,14 @@ def run_study(cfg: StudyConfig, config_path: Path, target: Target, workers: int 
                 worker_loop(study, storage, ctx, on_trial=on_trial)
         else:
             procs = _spawn(config_path, target, workers, gpus)
-            _watch(study, procs, total)
+            lost = _watch(study, procs, total)
+            state = grid.progress(study)
+            if lost and (state["waiting"] or state["done"] < total):
+                runs.set_parent_status(ctx.tracking_uri, ctx.parent_run_id, "FAILED")
+                print(f"error: study {cfg.name}: every worker ended with cells left "
+                      f"({state['done']}/{total} done): {'; '.join(lost)}; run the same command "
+                      "to resume", file=sys.stderr)
+                return 3
     except KeyboardInterrupt:
         for p in procs:
             if p.poll() is None:
@@ -178,15 +203,23 @@ def finish(cfg: StudyConfig, study, ctx: StudyContext) -> int:
               f"{state['running']} running elsewhere; the last worker to finish writes the report")
         return 0
     runs.close_orphan_runs(ctx, study)
+    final = grid.final_trials(study).values()
+    if not any(t.state == TrialState.COMPLETE for t in final):
+        reasons = Counter(t.user_attrs.get("failure_reason") or t.state.name for t in final)
+        runs.set_parent_status(ctx.tracking_uri, ctx.parent_run_id, "FAILED")
+        print(f"error: study {cfg.name}: no cell completed ({len(final)} ended); "
+              + "; ".join(f"{n}x {r}" for r, n in reasons.most_common(3)), file=sys.stderr)
+        return 3
     runs.set_parent_status(ctx.tracking_uri, ctx.parent_run_id, "FINISHED")
     from bench.jobs.report import build_report  # late: the report pulls in matplotlib and captum
     page = build_report(cfg.name, report_dir(cfg, ctx.workspace), tracking_uri=ctx.tracking_uri,
                         workspace=ctx.workspace)
     print(f"summary: {page.markdown}")
     print(f"report: {page.html}")
+    uri = redact(ctx.tracking_uri)
     _register_best(cfg, ctx)
-    print(f"open the MLflow UI: mitogan ui --tracking-uri '{ctx.tracking_uri}'   "
-          f"(or: mlflow ui --backend-store-uri '{ctx.tracking_uri}')")
+    print(f"open the MLflow UI: mitogan ui --tracking-uri '{uri}'   "
+          f"(or: mlflow ui --backend-store-uri '{uri}')")
     return 0
 
 

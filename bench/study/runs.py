@@ -17,12 +17,12 @@ from bench.tracking import client, provenance
 
 def create_parent_run(cfg: StudyConfig, uri: str, experiment_id: str, storage_url: str) -> str:
     """The study's parent run (RUNNING until the study completes); returns its id."""
-    from bench.study.storage import _redact
+    from bench.errors import redact
     c = client(uri)
     run = c.create_run(experiment_id, run_name=f"study {cfg.name}",
                        tags={"mitogan.study": cfg.name, "mitogan.role": "study"})
     rid = run.info.run_id
-    params = {"study": cfg.name, "optuna_storage": _redact(storage_url),
+    params = {"study": cfg.name, "optuna_storage": redact(storage_url),
               "datasets": ",".join(d.name for d in cfg.datasets), "pipelines": " ; ".join(cfg.pipelines),
               "gans": ",".join(cfg.gans), "diffaug": ",".join(map(str, cfg.diffaug)),
               "seeds": ",".join(map(str, cfg.seeds)), "steps": cfg.budget.steps,

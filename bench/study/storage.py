@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import copy
 import importlib.util
-import os
+import signal
 import socket
 import threading
 import warnings
@@ -28,7 +28,8 @@ from optuna.storages import RDBStorage, RetryHeartbeatStaleTrialCallback
 from optuna.storages.journal import JournalFileBackend, JournalFileOpenLock, JournalStorage
 from optuna.trial import TrialState
 
-from bench.errors import MitoError
+from bench.errors import MitoError, redact
+from bench.ownership import alive
 
 DEFAULT_ROOT = Path("mlruns")
 MAX_RETRY = 3
@@ -76,7 +77,7 @@ def open_storage(url: str, heartbeat_s: int = 30) -> optuna.storages.BaseStorage
                                   grace_period=3 * heartbeat_s,
                                   heartbeat_stale_trial_callback=_retry_callback())
             except Exception as err:  # connection refused, bad credentials, missing driver
-                raise MitoError(f"storage {_redact(url)}", f"cannot open: {str(err).splitlines()[0]}")
+                raise MitoError(f"storage {redact(url)}", f"cannot open: {str(err).splitlines()[0]}")
     raise MitoError(f"storage {url}", "expected journal:PATH, sqlite:///PATH or postgresql://...")
 
 
@@ -90,46 +91,8 @@ def _with_driver(url: str) -> str:
     return url
 
 
-def _redact(url: str) -> str:
-    """``postgresql://user:secret@host`` → ``postgresql://user:***@host`` for messages."""
-    head, sep, tail = url.partition("@")
-    if not sep or ":" not in head.split("//", 1)[-1]:
-        return url
-    return head.rsplit(":", 1)[0] + ":***@" + tail
-
-
-def _start_time(pid: int) -> str | None:
-    """A process's start time (clock ticks since boot, from /proc), or None when it is gone.
-
-    Together with the pid it identifies a process even when the OS reuses pids; without /proc
-    (not Linux) only existence is checked.
-    """
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            return f.read().rsplit(")", 1)[1].split()[19]
-    except FileNotFoundError:
-        if Path("/proc/self/stat").exists():
-            return None
-        try:
-            os.kill(pid, 0)
-            return "?"
-        except ProcessLookupError:
-            return None
-        except PermissionError:
-            return "?"
-
-
-def worker_id() -> str:
-    """``host:pid:start-time`` of this process."""
-    return f"{socket.gethostname()}:{os.getpid()}:{_start_time(os.getpid())}"
-
-
 def _alive(wid: str) -> bool:
-    host, pid, start = wid.rsplit(":", 2)
-    if host != socket.gethostname():
-        return True  # another machine: only the heartbeat can tell
-    now = _start_time(int(pid))
-    return now is not None and (now == start or "?" in (now, start))
+    return alive(wid) is not False  # another machine: only the heartbeat can tell
 
 
 def retry_lost_trials(study: optuna.Study) -> list[int]:
@@ -149,7 +112,30 @@ def retry_lost_trials(study: optuna.Study) -> list[int]:
                       if t.number in before)
     return [t.number for t in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,))
             if (wid := t.user_attrs.get("worker")) and not _alive(wid)
-            and mark_failed(study, t, "worker process lost")]
+            and mark_failed(study, t, f"worker process lost: {wid} is no longer running "
+                            "(killed, out of memory, or crashed; see that worker's stderr)")]
+
+
+def exit_reason(returncode: int) -> str:
+    """``-11`` → ``killed by signal SIGSEGV (a native crash)``; ``3`` → ``exited with code 3``."""
+    if returncode >= 0:
+        return f"exited with code {returncode}"
+    try:
+        name = signal.Signals(-returncode).name
+    except ValueError:
+        name = str(-returncode)
+    hint = {"SIGSEGV": " (a native crash)", "SIGFPE": " (a native arithmetic error)",
+            "SIGABRT": " (aborted)", "SIGKILL": " (killed, e.g. out of memory)",
+            "SIGBUS": " (a native crash)", "SIGILL": " (a native crash)"}.get(name, "")
+    return f"killed by signal {name}{hint}"
+
+
+def fail_trials_of(study: optuna.Study, pid: int, returncode: int) -> list[int]:
+    """Fail and re-queue the RUNNING trials of a worker process that just ended, saying how."""
+    host = socket.gethostname()
+    return [t.number for t in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,))
+            if (wid := t.user_attrs.get("worker", "")).startswith(f"{host}:{pid}:")
+            and mark_failed(study, t, f"worker process lost: {wid} {exit_reason(returncode)}")]
 
 
 def mark_failed(study: optuna.Study, trial: optuna.trial.FrozenTrial, reason: str) -> bool:

@@ -16,7 +16,8 @@ from optuna.trial import TrialState
 
 from bench.study import grid, runs
 from bench.study.config import Cell, cells
-from bench.study.storage import heartbeat, mark_failed, retry_lost_trials, worker_id
+from bench.ownership import owner_id
+from bench.study.storage import heartbeat, mark_failed, retry_lost_trials
 from bench.study.trial import Outcome, StudyContext, run_cell
 
 POLL_S = 2.0
@@ -54,7 +55,7 @@ def run_one(study: optuna.Study, storage, trial: optuna.Trial, ctx: StudyContext
     cell = None
     try:
         with heartbeat(storage, trial._trial_id):
-            trial.set_user_attr("worker", worker_id())
+            trial.set_user_attr("worker", owner_id())
             cell = _cell_of(ctx, trial)
             try:
                 out = run_cell(cell, trial, ctx)
