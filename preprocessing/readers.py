@@ -9,7 +9,6 @@ channel here (``channel=C`` picks one; otherwise RGB becomes luminance, and the 
 """
 from __future__ import annotations
 
-import logging
 import re
 from abc import ABC, abstractmethod
 from pathlib import Path
@@ -17,11 +16,9 @@ from typing import Iterator
 
 import cv2
 import numpy as np
-import tifffile
 from PIL import Image, ImageSequence
 
 from bench.errors import MitoError
-from preprocessing.physical import tiff_units
 
 TIFF_EXT = {".tif", ".tiff", ".lsm", ".stk", ".btf", ".tf8"}  # Zeiss LSM, MetaMorph STK, BigTIFF
 IMAGE_EXT = {".png", ".tif", ".tiff", ".jpg", ".jpeg", ".bmp"}
@@ -35,25 +32,6 @@ def check_plane(where, shape_yx) -> None:
     if min(shape_yx) < MIN_SIDE:
         raise MitoError(where, f"frames are {shape_yx[1]}x{shape_yx[0]} px (X x Y): each side must be "
                         f"at least {MIN_SIDE} px (a line or a dot, not an image)")
-
-
-class _TiffLog(logging.Handler):
-    """Collects tifffile's warnings: it reports a truncated file (e.g. "invalid page offset")
-    by logging and then quietly returns the pages it could reach."""
-
-    def __init__(self):
-        super().__init__(logging.WARNING)
-        self.messages: list[str] = []
-
-    def emit(self, record):
-        self.messages.append(record.getMessage())
-
-    def __enter__(self):
-        logging.getLogger("tifffile").addHandler(self)
-        return self
-
-    def __exit__(self, *exc):
-        logging.getLogger("tifffile").removeHandler(self)
 
 
 def to_gray(plane: np.ndarray, channel: int | None, where, notices: set, bgr: bool = False):
@@ -103,102 +81,6 @@ class Reader(ABC):
             raise MitoError(self.path, "movie has zero frames" + (
                 f" in --frames {self.frame_slice.start}:{self.frame_slice.stop}" if n else ""))
         return times
-
-
-class TiffReader(Reader):
-    """TIFF / OME-TIFF / LSM / STK / BigTIFF stacks: YX, TYX, ZYX, TZYX, with channels (C or
-    samples S), any dtype; series ``series`` of the file (``open_readers`` makes one per series)."""
-
-    def __init__(self, path, series: int = 0, **kw):
-        super().__init__(path, **kw)
-        self.series = series
-        try:
-            with _TiffLog() as log, tifffile.TiffFile(path) as tif:
-                series = tif.series[self.series]
-                self.pixel_size_um, self.frame_interval_s = tiff_units(tif, self.series)
-                self.axes, self.full_shape = series.axes, tuple(series.shape)
-                self._dtype = np.dtype(series.dtype)
-                n_pages, n_file_pages = len(series.pages), len(tif.pages)  # len() walks every IFD
-                self.plane_axes = series.keyframe.axes  # the axes one page holds: YX, YXS or SYX
-                declared = (tif.imagej_metadata or {}).get("images", 0) if tif.is_imagej else 0
-        except Exception as err:  # tifffile raises many types for damaged files
-            raise MitoError(path, f"cannot read TIFF ({type(err).__name__}: {err})") from err
-        if log.messages or declared > n_file_pages:
-            why = log.messages[0] if log.messages else f"ImageJ header declares {declared} images"
-            raise MitoError(path, f"truncated or corrupt TIFF: {why}; only {n_file_pages} "
-                            "page(s) readable (refusing to import part of the stack)")
-        # The leading axes (before the page's own) index pages.
-        self.page_axes = self.axes[: len(self.axes) - len(self.plane_axes)]
-        self.page_shape = self.full_shape[: len(self.page_axes)]
-        if n_pages != int(np.prod(self.page_shape, dtype=np.int64)):
-            raise MitoError(path, f"TIFF has {n_pages} pages for axes {self.axes} "
-                            f"{self.full_shape}: truncated or unsupported layout")
-        if self._dtype.kind == "c":
-            raise MitoError(path, f"unsupported complex dtype {self._dtype}")
-        n_c = self._size("C") if "C" in self.page_axes else (
-            self.full_shape[-1] if self.plane_axes == "YXS" else
-            self.full_shape[len(self.page_axes)] if self.plane_axes == "SYX" else 1)
-        if self.channel is not None and self.channel >= n_c:
-            raise MitoError(path, f"--channel {self.channel} but the file has {n_c} channel(s) "
-                            f"(axes {self.axes})")
-
-    @property
-    def shape(self):
-        y = self.axes.index("Y")
-        return self.full_shape[y], self.full_shape[y + 1]
-
-    @property
-    def dtype(self):
-        return self._dtype
-
-    def _size(self, axes: str) -> int:
-        return int(np.prod([self.page_shape[i] for i, a in enumerate(self.page_axes) if a in axes]))
-
-    def frames(self):
-        n_t, n_z = self._size("TIQ"), self._size("Z")
-        n_c = self._size("C")
-        if n_c > 1 and self.channel is None:
-            raise MitoError(self.path, f"has {n_c} channels (axes {self.axes}): pick one with --channel")
-        c = self.channel or 0
-        if "C" in self.page_axes and c >= n_c:
-            raise MitoError(self.path, f"--channel {c} but the file has {n_c} channels")
-        with tifffile.TiffFile(self.path) as tif:
-            pages = tif.series[self.series].pages
-            for t in self._times(n_t):
-                zs = range(n_z) if n_z else [None]
-                planes = []
-                for z in zs:
-                    plane = self._read(pages, self._page_index(t, z, c))
-                    if self.z == "slices" or n_z <= 1:
-                        yield t, z, plane
-                    else:
-                        planes.append(plane.astype(np.float32))
-                if planes:
-                    stack = np.stack(planes)  # (Z, Y, X)
-                    yield t, None, stack.max(0) if self.z == "max" else stack.mean(0)
-
-    def _page_index(self, t, z, c) -> int:
-        idx, t_rest = [], t
-        sizes = {a: s for a, s in zip(self.page_axes, self.page_shape)}
-        for a in self.page_axes:  # T-like axes may be several (e.g. "IT"); unravel t over them
-            if a in "TIQ":
-                inner = int(np.prod([sizes[b] for b in self.page_axes[self.page_axes.index(a) + 1:]
-                                     if b in "TIQ"]))
-                idx.append(t_rest // inner)
-                t_rest %= inner
-            else:
-                idx.append({"Z": z or 0, "C": c}.get(a, 0))
-        return int(np.ravel_multi_index(idx, self.page_shape)) if idx else 0
-
-    def _read(self, pages, i) -> np.ndarray:
-        try:
-            plane = pages[i].asarray()
-        except Exception as err:
-            raise MitoError(self.path, f"corrupt or truncated TIFF at page {i} ({err})") from err
-        if self.plane_axes == "SYX":
-            plane = np.moveaxis(plane, 0, -1)
-        plane = to_gray(plane, self.channel if "S" in self.plane_axes else None, self.path, self.notices)
-        return np.array(plane)  # own the memory: never keep a view into tifffile's buffers
 
 
 class GifReader(Reader):
@@ -270,7 +152,8 @@ class FolderReader(Reader):
     dtype = property(lambda self: self._dtype)
 
     def _load(self, f: Path) -> np.ndarray:
-        img = _single_plane_tiff(f) if f.suffix.lower() in TIFF_EXT else cv2.imread(str(f), cv2.IMREAD_UNCHANGED)
+        from preprocessing.readers_tiff import single_plane_tiff  # late: it subclasses Reader
+        img = single_plane_tiff(f) if f.suffix.lower() in TIFF_EXT else cv2.imread(str(f), cv2.IMREAD_UNCHANGED)
         if img is None:
             raise MitoError(f, "cannot decode image")
         return to_gray(img, self.channel, f, self.notices, bgr=f.suffix.lower() not in TIFF_EXT)
@@ -288,17 +171,10 @@ def open_readers(path: Path, **kw) -> list[Reader]:
     """One reader per movie in ``path``: each series of a TIFF (reduced-resolution thumbnails
     and pyramid levels excepted), each scene of a vendor file, else ``[open_reader(path)]``."""
     if path.suffix.lower() in TIFF_EXT and path.is_file():
-        try:
-            with tifffile.TiffFile(path) as tif:
-                main = [i for i, s in enumerate(tif.series) if not s.keyframe.is_reduced]
-        except Exception as err:  # tifffile raises many types for damaged files
-            raise MitoError(path, f"cannot read TIFF ({type(err).__name__}: {err})") from err
-        readers = [TiffReader(path, series=i, **kw) for i in main or [0]]
+        from preprocessing.readers_tiff import tiff_readers  # late: it subclasses Reader
+        readers = tiff_readers(path, **kw)
         for r in readers:
             check_plane(path, r.shape)
-        if len(readers) > 1:
-            for r in readers:
-                r.label = f"s{r.series}"
         return readers
     from preprocessing import readers_bioio  # late: it subclasses Reader
     if readers_bioio.is_bioio_path(path):
@@ -307,24 +183,6 @@ def open_readers(path: Path, **kw) -> list[Reader]:
             check_plane(path, r.shape)
         return readers
     return [open_reader(path, **kw)]
-
-
-def _single_plane_tiff(f: Path) -> np.ndarray:
-    """One TIFF frame of a folder as ``(Y, X)`` or ``(Y, X, S)``; a stack is refused, never
-    mistaken for a colour image."""
-    try:
-        with tifffile.TiffFile(f) as tif:
-            series = tif.series[0]
-            if len(series.pages) > 1:
-                raise MitoError(f, f"a {len(series.pages)}-page TIFF stack ({series.axes} "
-                                f"{tuple(series.shape)}) in a folder of single-frame images: "
-                                "import the stack file itself")
-            img = series.asarray()
-            return np.moveaxis(img, 0, -1) if series.keyframe.axes == "SYX" else img
-    except MitoError:
-        raise
-    except Exception as err:
-        raise MitoError(f, f"cannot read TIFF ({type(err).__name__}: {err})") from err
 
 
 def open_reader(path: Path, **kw) -> Reader:
@@ -338,7 +196,8 @@ def open_reader(path: Path, **kw) -> Reader:
 def _open(path: Path, **kw) -> Reader:
     if not path.exists():
         raise MitoError(path, "no such file or folder")
-    from preprocessing import readers_bioio  # late: it subclasses Reader
+    from preprocessing import readers_bioio  # late: both subclass Reader
+    from preprocessing.readers_tiff import TiffReader
     if readers_bioio.is_bioio_path(path):
         return readers_bioio.open_bioio(path, **kw)[0]
     if path.is_dir():

@@ -4,7 +4,7 @@ OME-Zarr, Zeiss CZI, Nikon ND2, Leica LIF and DeltaVision DV are read by bioio's
 ``(Y, X)`` plane at a time (``get_image_dask_data`` computes just that plane), so a file larger
 than memory streams like a TIFF does. Each scene / position of a file is a movie of its own.
 Pixel size and frame interval come from bioio's ``physical_pixel_sizes`` and ``time_interval``.
-TIFF variants (OME-TIFF included) stay with tifffile (``readers.TiffReader``).
+TIFF variants (OME-TIFF included) stay with tifffile (``readers_tiff.TiffReader``).
 """
 from __future__ import annotations
 
