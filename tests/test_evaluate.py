@@ -43,7 +43,7 @@ def test_evaluate_run_scores_and_logs(run):
     assert flat["n_fake"] == 40 and flat["common_n_fake"] == 40 and flat["n_real"] < run["n"]
     # a generator trained for 4 steps is far from real frames: worse than the real-vs-real floor
     assert flat["common_fid"] > flat["floor_common_fid"]
-    assert 0 <= flat["authenticity"] <= 1
+    assert flat["authenticity"] == 1.0  # noise far from every training frame: no sample looks copied
 
     c = tracking.client(run["uri"])
     logged = c.get_run(run["run_id"]).data.metrics

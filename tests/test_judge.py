@@ -177,7 +177,11 @@ def test_judge_and_utility_commands_on_a_training_run(sim, tmp_path, capsys):
     c = tracking.client(uri)
     metrics = c.get_run(run_id).data.metrics
     assert metrics["c2st_acc"] > 0.9  # two generator steps: noise, recognised at once
-    assert 0 <= metrics["floor_c2st_acc"] <= 1 and "utility_gain_2x" in metrics
+    # real-vs-real is harder to tell apart than noise-vs-real: the floor's whole interval lies
+    # below the generator's (a floor computed on the generated frames, or not at all, fails this)
+    assert metrics["floor_c2st_acc_ci_high"] < metrics["c2st_acc_ci_low"]
+    assert metrics["floor_c2st_acc_ci_low"] <= metrics["floor_c2st_acc"] <= metrics["floor_c2st_acc_ci_high"]
+    assert "utility_gain_2x" in metrics
     arts = {a.path for d in ("judge", "utility") for a in c.list_artifacts(run_id, d)}
     assert {"judge/which_is_real.png", "judge/c2st.json", "utility/utility.json"} <= arts
     assert cli([*ws, "judge", "--run", "f" * 32, "--tracking-uri", uri]) == 2
