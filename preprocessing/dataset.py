@@ -24,6 +24,7 @@ import numpy as np
 
 from bench.errors import MitoError
 from bench.workspace import datasets_dir, workspace_dir
+from preprocessing.split import split_by_movie
 
 MANIFEST = "manifest.json"
 FORMAT_VERSION = 1
@@ -82,11 +83,20 @@ class Dataset:
         for movie_id in self.movie_ids:
             yield movie_id, self.frames(movie_id)
 
+    def movie_labels(self) -> dict[str, str] | None:
+        """movie id -> its label (meta ``label``, else ``class``: the simulator's morphology
+        class) when every movie carries one, else None."""
+        labels = {m["id"]: (m.get("meta") or {}).get("label", (m.get("meta") or {}).get("class"))
+                  for m in self.movies}
+        return None if any(v is None for v in labels.values()) else {k: str(v) for k, v in labels.items()}
+
     def split(self, heldout_fraction: float = 0.25, seed: int = 0) -> tuple[list[str], list[str]]:
         """Split movies (never frames of one movie on both sides) into train and held-out.
 
-        Deterministic in ``seed`` and the data set's movie ids. At least one movie is held out
-        whenever ``heldout_fraction > 0``; a one-movie data set cannot be split by movie.
+        :func:`preprocessing.split.split_by_movie`: stratified by label when every movie carries
+        one (:meth:`movie_labels`), at least two held-out movies when the data set has four or
+        more (the least an interval over movies needs). Deterministic in ``seed`` and the movie
+        ids; a one-movie data set cannot be split by movie.
         """
         ids = sorted(self.movie_ids)
         if heldout_fraction <= 0:
@@ -94,10 +104,10 @@ class Dataset:
         if len(ids) < 2:
             raise MitoError(self.name, "has one movie: cannot hold out movies for evaluation "
                             "(import more movies or several --roi, or use heldout_fraction 0)")
-        n_held = min(len(ids) - 1, max(1, round(heldout_fraction * len(ids))))
-        order = np.random.default_rng(seed).permutation(len(ids))
-        held = sorted(ids[i] for i in order[:n_held])
-        return [i for i in ids if i not in held], held
+        labels = self.movie_labels()
+        s = split_by_movie(ids, None if labels is None else [labels[i] for i in ids],
+                           heldout_fraction, seed)
+        return list(s.train), list(s.heldout)
 
 
 def list_datasets(workspace=None) -> list[Dataset]:

@@ -35,6 +35,13 @@ class Op:
     # ``preprocessing.pushdown`` uses both to skip pixels the last op would throw away.
     halo: Callable[[dict], int] | None = None
     region: Callable | None = None
+    # whether the output is still an intensity image (``intensity(params) -> bool``): an edge map
+    # or a mask is not, and is compared only with real frames through the same op, never ranked
+    # against intensity pipelines (``analysis.protocol.ranking``)
+    intensity: Callable[[dict], bool] = lambda params: True
+
+    def keeps_intensity(self, params: dict) -> bool:
+        return bool(self.intensity(self.resolve(params)))
 
     def resolve(self, params: dict) -> dict:
         """Defaults filled in, values coerced to the defaults' types; unknown keys refused."""
@@ -61,18 +68,21 @@ class Op:
 _OPS: Registry[Op] = Registry("op", "pipeline", r"[a-z][a-z0-9_]*")
 
 
-def register_op(name: str, *, version: int = 1, geometry: bool = False, halo=None, region=None):
+def register_op(name: str, *, version: int = 1, geometry: bool = False, halo=None, region=None,
+                intensity: bool | Callable[[dict], bool] = True):
     """Register ``fn(frames, *, param=default, ...)`` as op ``name`` (refuses duplicates).
 
     ``halo(params) -> px`` declares a local op: each output pixel depends only on input pixels
     within that distance (border extrapolation aside). ``region`` (geometry ops) names the part of
     the frame the op reads. Both must be exact: ``tests/test_pushdown.py`` checks pipelines give
-    the same array with and without the push-down."""
+    the same array with and without the push-down. ``intensity`` (a bool, or ``params -> bool``)
+    declares whether the output is still an intensity image."""
     def deco(fn):
         sig = inspect.signature(fn).parameters.values()
         defaults = {p.name: p.default for p in sig
                     if p.kind is p.KEYWORD_ONLY and p.name != "size"}
-        _OPS.add(name, Op(name, fn, version, defaults, geometry, halo, region))
+        keeps = intensity if callable(intensity) else (lambda params, v=bool(intensity): v)
+        _OPS.add(name, Op(name, fn, version, defaults, geometry, halo, region, keeps))
         return fn
     return deco
 
@@ -241,7 +251,8 @@ def nlm(frames, *, h=8.0, template_px=7, search_px=21):
         to_u8(f), None, h, template_px, search_px) / 255.0)
 
 
-@register_op("laplacian", halo=lambda p: gauss_radius(p["sigma_px"]) + max(p["ksize"], 3) // 2)
+@register_op("laplacian", halo=lambda p: gauss_radius(p["sigma_px"]) + max(p["ksize"], 3) // 2,
+             intensity=False)
 def laplacian(frames, *, sigma_px=1.0, ksize=3, gain=1.0):
     """Edge map: |Laplacian of Gaussian| × ``gain``, clipped to [0, 1] (a constant image gives 0)."""
     def edges(f):
@@ -251,7 +262,7 @@ def laplacian(frames, *, sigma_px=1.0, ksize=3, gain=1.0):
     return per_frame(frames, edges)
 
 
-@register_op("otsu")
+@register_op("otsu", intensity=lambda p: p["mode"] == "masked")
 def otsu(frames, *, mode="binary", sigma_px=1.0):
     """Otsu threshold per frame after a ``sigma_px`` blur: ``binary`` gives the 0/1 mask,
     ``masked`` keeps the intensities inside it and zeroes the rest."""

@@ -104,6 +104,10 @@ class Pipeline:
         """Op names in order (``["register", "normalize", "nlm", "resize"]``)."""
         return [n for n, _ in self.steps]
 
+    def not_intensity(self) -> list[str]:
+        """The steps whose output is no longer an intensity image (``[]``: an intensity pipeline)."""
+        return [n for n, p in self.steps if not get_op(n).keeps_intensity(p)]
+
     def short(self) -> str:
         """Op names only, for labels (``register|normalize|nlm|resize``)."""
         return "|".join(self.ops())

@@ -1,5 +1,5 @@
-"""evaluate_run on a generator trained for a few steps: own + common space, floors, memorization,
-everything logged to the run; bad run ids are a one-line error."""
+"""evaluate_run on a generator trained for a few steps: scored against held-out movies with floors
+and intervals, everything logged to the run; bad run ids are a one-line error."""
 from __future__ import annotations
 
 import json
@@ -32,34 +32,42 @@ def run(tmp_path_factory):
     return {"ws": ws, "uri": uri, "run_id": res.run_id, "n": len(frames.x)}
 
 
-def test_evaluate_run_scores_and_logs(run):
-    flat = evaluate_run(run["run_id"], workspace=run["ws"], tracking_uri=run["uri"], n_samples=40)
-    for key in ("fid", "kid_mean", "coverage", "morph_fd", "common_fid", "common_morph_fd",
-                "vendi_fake", "ms_ssim_fake", "copying_z", "authenticity", "birthday_support"):
+def test_evaluate_run_scores_against_heldout_movies_and_logs(run):
+    flat = evaluate_run(run["run_id"], workspace=run["ws"], tracking_uri=run["uri"], n_samples=40,
+                        n_boot=50)
+    for key in ("fid", "fid_ci_low", "fid_ci_high", "floor_fid", "floor_fid_ci_high", "gap_z_fid",
+                "within_floor_fid", "coverage", "morph_fd", "copy_fraction", "copying", "collapsed",
+                "heldout_gap", "intensity_output"):
         assert key in flat, key
-    assert "floor_fid" in flat and "floor_common_morph_fd" in flat and "floor_coverage" in flat
+    assert not any(k.startswith("common_") for k in flat)  # no common space: like with like
     from bench.study.objectives import known_metrics
     assert set(flat) <= known_metrics(), set(flat) - known_metrics()  # what a study may optimise
-    assert flat["n_fake"] == 40 and flat["common_n_fake"] == 40 and flat["n_real"] < run["n"]
-    # a generator trained for 4 steps is far from real frames: worse than the real-vs-real floor
-    assert flat["common_fid"] > flat["floor_common_fid"]
-    assert flat["authenticity"] == 1.0  # noise far from every training frame: no sample looks copied
+    assert flat["n_samples"] == 40 and flat["n_heldout_movies"] >= 2 and flat["verdict_possible"] == 1
+    assert flat["n_train"] + flat["n_heldout"] == run["n"]  # every frame in exactly one role
+    assert flat["intensity_output"] == 1.0  # normalize|resize keeps intensities
+    # a generator trained for 4 steps is far from real frames: beyond the floor's interval
+    assert flat["fid"] > flat["floor_fid_ci_high"] and flat["within_floor_fid"] == 0
+    assert flat["heldout_gap"] > 2
+    assert flat["copying"] == 0.0  # noise is no copy of any training frame
 
     c = tracking.client(run["uri"])
     logged = c.get_run(run["run_id"]).data.metrics
-    assert logged["fid"] == pytest.approx(flat["fid"]) and logged["floor_common_fid"] == pytest.approx(
-        flat["floor_common_fid"])
+    assert logged["fid"] == pytest.approx(flat["fid"]) and logged["heldout_gap"] == pytest.approx(
+        flat["heldout_gap"])
     names = {a.path for a in c.list_artifacts(run["run_id"], "evaluation")}
     assert names == {"evaluation/evaluation.json", "evaluation/nearest_neighbours.png",
                      "evaluation/morphology_histograms.png"}
     report = json.loads(tracking.download(c, run["run_id"], "evaluation/evaluation.json").read_text())
-    assert report["extractor"] == "mito-ssl" and report["common_space"]["pipeline"] == "normalize"
-    assert report["own_space"]["metrics"]["fid"] == pytest.approx(flat["fid"])
+    assert report["extractor"] == "mito-ssl" and report["metrics"]["fid"] == pytest.approx(flat["fid"])
+    assert report["split"]["stratified_by_label"]  # simulator movies carry their class
+    assert not set(report["split"]["train"]) & set(report["split"]["heldout"])
 
 
 def test_evaluate_is_reproducible_without_logging(run):
-    a = evaluate_run(run["run_id"], workspace=run["ws"], tracking_uri=run["uri"], n_samples=24, log=False)
-    b = evaluate_run(run["run_id"], workspace=run["ws"], tracking_uri=run["uri"], n_samples=24, log=False)
+    a = evaluate_run(run["run_id"], workspace=run["ws"], tracking_uri=run["uri"], n_samples=24, log=False,
+                     n_boot=20)
+    b = evaluate_run(run["run_id"], workspace=run["ws"], tracking_uri=run["uri"], n_samples=24, log=False,
+                     n_boot=20)
     assert a == b
 
 

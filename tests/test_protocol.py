@@ -10,7 +10,7 @@ import torch
 from analysis.protocol.c2st_folds import leave_movie_out_c2st
 from analysis.protocol.ladder import planted, simulator_movies, three_way
 from analysis.protocol.measures import frechet, kid, vendi_count
-from analysis.protocol.ranking import rank_pipelines
+from analysis.protocol.ranking import rank_results
 from analysis.protocol.roles import make_role, split_by_movie
 from analysis.protocol.score import Protocol
 from bench.errors import MitoError
@@ -127,7 +127,8 @@ def test_laplacian_pipeline_does_not_outrank_the_real_thing(sim):
     t, h, third = sim["train"], sim["held"], sim["third"]
     identity = sim["proto"].score(third)
     edges = Protocol(lap(t), lap(h), workspace=sim["ws"], n_boot=N_BOOT).score(lap(third))
-    out = rank_pipelines([{"name": "laplacian", "result": edges, "intensity": False},
-                          {"name": "normalize", "result": identity, "intensity": True}])
-    assert [r["name"] for r in out["ranking"]] == ["normalize"] and out["ranking"][0]["rank"] == 1
-    assert out["left_out"][0]["name"] == "laplacian" and "not an intensity image" in out["left_out"][0]["reason"]
+    assert get_op("laplacian").keeps_intensity({}) is False and get_op("normalize").keeps_intensity({})
+    out = rank_results({"laplacian": edges, "normalize": identity},
+                       intensity={"laplacian": False, "normalize": True})
+    assert [(r["name"], r["rank"]) for r in out] == [("normalize", 1), ("laplacian", None)]
+    assert "not an intensity image" in out[1]["verdict"]

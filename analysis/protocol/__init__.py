@@ -8,6 +8,8 @@
 - :mod:`~analysis.protocol.score`: ``Protocol`` (train + held-out embedded once; ``.score``
   any sample set) and ``score``; ``HEADLINE`` is the set of metrics shown as verdicts.
 - :mod:`~analysis.protocol.c2st_folds`: leave-movie-out folds for :func:`analysis.judge.c2st`.
+- :mod:`~analysis.protocol.flat`: the flat MLflow keys of a result; :mod:`~analysis.protocol.text`: a result
+  as a text table.
 - :mod:`~analysis.protocol.ranking`: ranking by standardised gap to each result's own floor;
   non-intensity pipelines left out with a reason.
 - :mod:`~analysis.protocol.ladder`: the planted-generator ladder (``run_ladder``,

@@ -36,7 +36,7 @@ from threadpoolctl import threadpool_limits
 from analysis.extractors import get_extractor
 from analysis.extractors.base import Extractor
 from analysis.extractors.cache import cached_features
-from analysis.protocol.measures import COPY_QUANTILE, METRICS, Side, measure, spectrum_rows
+from analysis.protocol.measures import COPY_QUANTILE, METRICS, Side, measure, spectrum_rows, vendi_count
 from analysis.protocol.roles import MIN_HELDOUT_MOVIES, Role
 
 N_BOOT = 200
@@ -74,6 +74,23 @@ def _interval(point: float, reps: np.ndarray) -> list[float]:
     return [float(point - (mid - lo)), float(point + (hi - mid))]
 
 
+class DistinctCount:
+    """The one "effectively distinct frames" count (:func:`vendi_count`) of the suite: features
+    standardised by real frames ``real_feats`` (N, D), kernel bandwidth = the median distance of
+    a real frame to its nearest other real frame. ``count(feats)`` of any set in that space:
+    k distinct frames repeated give ≈ k (``tests/test_protocol.py``)."""
+
+    def __init__(self, real_feats: np.ndarray):
+        self.standardise = _scaler(real_feats)
+        z = self.standardise(real_feats)
+        d = cdist(z, z)
+        np.fill_diagonal(d, np.inf)
+        self.bandwidth = float(np.median(d.min(1)))
+
+    def count(self, feats: np.ndarray) -> float:
+        return vendi_count(self.standardise(np.asarray(feats, np.float64)), self.bandwidth)
+
+
 class Protocol:
     """Train and held-out real frames, embedded once; scores any number of sample sets.
 
@@ -98,12 +115,10 @@ class Protocol:
         # every standardisation is fitted once, on all real frames, so no role is favoured and no
         # bootstrap replicate rescales (a per-replicate scale explodes on near-constant columns)
         both = np.concatenate([train.x, heldout.x])
-        self._scale = {"feats": _scaler(np.concatenate([f_tr, f_h]))}
+        self.distinct = DistinctCount(np.concatenate([f_tr, f_h]))
+        self._scale = {"feats": self.distinct.standardise}
         self._scale.update({k: _scaler(v) for k, v in self._raw_tables(both).items()})
-        z = self._scale["feats"](np.concatenate([f_tr, f_h]))
-        d = cdist(z, z)
-        np.fill_diagonal(d, np.inf)
-        self.bandwidth = float(np.median(d.min(1)))  # Vendi kernel scale: a frame to its nearest other
+        self.bandwidth = self.distinct.bandwidth
         self._nn = NearestNeighbors(n_neighbors=1).fit(f_tr)
         self.tr = self._side(f_tr, train, self._own_movie_out(f_tr, train.units))
         self.h = self._side(f_h, heldout)

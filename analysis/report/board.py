@@ -1,4 +1,5 @@
-"""The study's tables: leaderboard with Pareto ranks, summary over replicate seeds, parameter
+"""The study's tables: leaderboard ranked by the protocol (:mod:`analysis.protocol.ranking`),
+summary over replicate seeds, parameter
 importances (computations on :class:`~analysis.report.study.StudyData`, no rendering).
 
 Importances say which grid axis, op or searched hyperparameter mattered for each objective.
@@ -12,14 +13,17 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from analysis.metrics import floor_key, is_floor
+from analysis.metrics import floor_key
+from analysis.protocol.flat import HIGH, LOW, gap_key
+from analysis.protocol.ranking import rank_rows, verdict_word
+from analysis.protocol.score import HEADLINE
 from preprocessing.pipeline import Pipeline, op_flag
 
 MIN_TRIALS_FANOVA = 16
 SEED_KEYS = ["dataset", "pipeline", "gan", "diffaug"]
-# Not headline numbers: confidence bounds, spreads, counts, real-side references, per-feature
-# distances (the morphology section shows those).
-_DETAIL = ("_ci_", "_std", "wd_", "n_fake", "n_real", "_real")
+# The board's metrics beyond the objectives: the protocol's headline metrics, then the judge.
+EXTRA = (*HEADLINE, "c2st_acc")
+SUFFIXES = (LOW, HIGH)  # each metric's interval columns (m_ci_low, m_ci_high)
 
 
 def non_dominated(v: np.ndarray) -> np.ndarray:
@@ -43,21 +47,13 @@ def pareto_ranks(df: pd.DataFrame, objectives) -> np.ndarray:
     return ranks
 
 
-def metric_columns(df: pd.DataFrame, objectives, row_keys=()) -> list[str]:
-    """Headline metric columns: objectives, then common-space metrics, then own-space metrics
-    that have a real-vs-real floor, then the judge's accuracy and utility gains."""
-    cols = [m for m, _ in objectives if m in df]
-    groups: list[list[str]] = [[], [], []]
-    for c in sorted(df.columns):
-        if c in cols or c in row_keys or is_floor(c) or any(d in c for d in _DETAIL):
-            continue
-        if c.startswith("common_"):
-            groups[0].append(c)
-        elif floor_key(c) in df.columns:
-            groups[1].append(c)
-        elif c == "c2st_acc" or c.startswith("utility_gain"):
-            groups[2].append(c)
-    return cols + [c for g in groups for c in g]
+def metric_columns(df: pd.DataFrame, objectives) -> list[str]:
+    """The board's metrics: objectives, the protocol's headline metrics, the judge's accuracy
+    and utility gains, those some trial has."""
+    cols = [m for m, _ in objectives]
+    cols += [m for m in EXTRA if m not in cols]
+    cols += sorted(c for c in df.columns if c.startswith("utility_gain") and not c.endswith(SUFFIXES))
+    return [c for c in cols if c in df.columns]
 
 
 def standing(trials: pd.DataFrame) -> pd.DataFrame:
@@ -68,33 +64,53 @@ def standing(trials: pd.DataFrame) -> pd.DataFrame:
     return pd.concat([latest, done[~has_cell]]).sort_values("trial", na_position="last")
 
 
-def leaderboard(study) -> pd.DataFrame:
-    """One row per cell (its standing trial), best first: Pareto rank, then the first objective.
+def ranked(trials: pd.DataFrame) -> pd.DataFrame:
+    """Trials that the protocol ranks (complete, a verdict, an intensity pipeline), best first,
+    with their ``rank`` (:func:`analysis.protocol.ranking.rank_rows`)."""
+    done = trials[trials["state"] == "complete"]
+    ranks = pd.Series(rank_rows([r for _, r in done.iterrows()]), index=done.index, dtype="Int64")
+    return done.assign(rank=ranks)[ranks.notna()].sort_values("rank")
 
-    Columns: ``pareto_rank, trial, cell, state``, the grid axes, the searched hyperparameters,
-    each headline metric followed by its ``floor_<metric>``, ``n_real``, ``n_fake`` (frames
-    behind the common-space metrics), ``failure_reason``, ``mlflow_run_id``.
+
+def leaderboard(study) -> pd.DataFrame:
+    """One row per cell (its standing trial), best first by the protocol's rank.
+
+    Columns: ``rank`` (non-copiers first, then by ``heldout_gap``; empty for trials not ranked),
+    ``verdict`` (in words: :func:`analysis.protocol.ranking.verdict_word`), ``trial, cell,
+    state``, the grid axes, the searched hyperparameters; for every metric of
+    :func:`metric_columns` its value, ``_ci_low`` / ``_ci_high`` (95% over movies), ``floor_``
+    (+ interval: training movies vs the same held-out movies at the same N) and ``gap_z_`` where
+    logged; ``n_samples``, ``n_heldout_movies``; ``pareto_rank`` with several objectives;
+    ``failure_reason``, ``mlflow_run_id``. ``attrs["metrics"]`` names the metric columns.
     """
     df = standing(study.trials)
     if df.empty:
         return pd.DataFrame()
-    out = pd.DataFrame({"trial": df["trial"].astype("Int64"), "cell": df["cell"], "state": df["state"]})
+    rows = [r for _, r in df.iterrows()]
+    done = (df["state"] == "complete").to_numpy()
+    ranks = rank_rows([r if ok else {} for r, ok in zip(rows, done)])  # {}: never ranked
+    out = pd.DataFrame({"rank": pd.array(ranks, dtype="Int64"),
+                        "verdict": [verdict_word(r) if ok else "" for r, ok in zip(rows, done)],
+                        "trial": df["trial"].astype("Int64").to_numpy(), "cell": df["cell"].to_numpy(),
+                        "state": df["state"].to_numpy()})
     for p in study.axes:
-        out[p] = df.get(p, "")
+        out[p] = df.get(p, pd.Series("", index=df.index)).to_numpy()
     for h in study.searched:
         out[h] = [study.runs[r].data.params.get(h, "") for r in df["run_id"]]
-    row_keys = {"trial", "run_id", "state", "reason", "cell", *study.axes}
-    for m in metric_columns(df, study.objectives, row_keys):
-        out[m] = df[m]
-        out[floor_key(m)] = df.get(floor_key(m), np.nan)
-    out["n_real"] = df.get("common_n_real", np.nan)
-    out["n_fake"] = df.get("common_n_fake", np.nan)
-    out["failure_reason"], out["mlflow_run_id"] = df["reason"], df["run_id"]
-    out.insert(0, "pareto_rank", pareto_ranks(out, study.objectives))
-    first, direction = study.objectives[0]
-    by = ["pareto_rank"] + ([first] if first in out else [])
-    return out.sort_values(by, ascending=[True, direction == "minimize"][:len(by)],
-                           na_position="last").reset_index(drop=True)
+    metrics = metric_columns(df, study.objectives)
+    for m in metrics:
+        for k in (m, m + LOW, m + HIGH, floor_key(m), floor_key(m) + LOW, floor_key(m) + HIGH, gap_key(m)):
+            if k in df:
+                out[k] = df[k].to_numpy()
+    for k in ("n_samples", "n_heldout_movies"):
+        out[k] = df.get(k, pd.Series(np.nan, index=df.index)).to_numpy()
+    if len(study.objectives) > 1:
+        out["pareto_rank"] = pareto_ranks(out, study.objectives)
+    out["failure_reason"], out["mlflow_run_id"] = df["reason"].to_numpy(), df["run_id"].to_numpy()
+    out = out.assign(_done=~done).sort_values(["rank", "_done", "trial"], na_position="last")
+    out = out.drop(columns="_done").reset_index(drop=True)
+    out.attrs["metrics"] = metrics
+    return out
 
 
 def seed_summary(board: pd.DataFrame, objectives) -> pd.DataFrame:

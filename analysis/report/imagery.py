@@ -11,7 +11,8 @@ from analysis.memorization import nearest_train
 from analysis.morphology import morphology_table
 from analysis.report import figures
 from analysis.report.sections import Missing, ReportContext, register_section
-from analysis.report.tables import floor_of, fmt
+from analysis.report.tables import fmt, metric_cell
+from preprocessing.physical import PHYSICAL_COLUMNS
 
 N_TILES = 8
 TOP_K = 3
@@ -81,20 +82,18 @@ def quiz(ctx: ReportContext) -> dict:
             "c2st": c2st, "picks": picks}
 
 
-_MEMO_KEYS = ("vendi", "data_copying", "copying", "authenticity", "birthday", "nn_", "ms_ssim")
+# the protocol's memorisation and collapse metrics (analysis.protocol.measures), and its flags
+_MEMO_KEYS = ("copy_fraction", "copy_auc", "vendi_ratio")
+_FLAGS = ("copying", "collapsed")
 
 
 @register_section("memorization", "Mode collapse and memorization", 80)
 def memorization(ctx: ReportContext) -> dict:
     rid = ctx.best()
     row = ctx.trial_row(rid)
-    cols = ctx.study.trials.columns
-    metrics = []
-    for k in sorted(cols):
-        if any(s in k for s in _MEMO_KEYS) and not k.startswith("floor_") and pd.notna(row.get(k)):
-            fl = floor_of(k, cols)
-            metrics.append((k, fmt(row[k]), fmt(row.get(fl)) if fl else "–"))
-    out = {"label": _label(ctx, rid), "metrics": metrics, "pairs": None, "pairs_missing": None}
+    metrics = [(k, metric_cell(row, k)) for k in _MEMO_KEYS if pd.notna(row.get(k))]
+    flags = [(k, "yes" if row[k] == 1 else "no") for k in _FLAGS if pd.notna(row.get(k))]
+    out = {"flags": flags, "label": _label(ctx, rid), "metrics": metrics, "pairs": None, "pairs_missing": None}
     try:
         train, _ = ctx.real(rid)
         fake = ctx.fake(rid, N_TILES)
@@ -113,17 +112,20 @@ def memorization(ctx: ReportContext) -> dict:
 @register_section("morphology", "Morphology: real vs generated", 90)
 def morphology(ctx: ReportContext) -> dict:
     rid = ctx.best()
-    train, _ = ctx.real(rid)
-    n = min(len(train), 256)
-    real_df = morphology_table(train[:n, 0])
+    _, held = ctx.real(rid)
+    n = min(len(held), 256)
+    real_df = morphology_table(held[:n, 0])
     fake_df = morphology_table(ctx.fake(rid, n)[:, 0])
     feats = [c for c in real_df.columns
              if c in fake_df and pd.api.types.is_numeric_dtype(real_df[c])][:16]
     if not feats:
         raise Missing("the morphology table has no numeric features")
     label = _label(ctx, rid)
+    row = ctx.trial_row(rid)
+    um = [(name, fmt(row.get(f"real_{name}_median")), fmt(row.get(f"fake_{name}_median")))
+          for name, _ in PHYSICAL_COLUMNS.values() if pd.notna(row.get(f"real_{name}_median"))]
     return {"img": figures.distributions_figure(real_df, fake_df, feats, label),
-            "label": label, "n": n}
+            "label": label, "n": n, "um": um}
 
 
 @register_section("attribution", "Attribution: what the discriminator found salient", 100)

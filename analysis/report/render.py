@@ -53,13 +53,16 @@ def render_markdown(study: StudyData, sections: list[Section]) -> str:
     ov = by.get("overview")
     if ov and ov.data:
         counts = ", ".join(f"{c} {s}" for s, c in ov.data["counts"].items())
-        lines += [f"{ov.data['n']} trials ({counts}); ranked by "
-                  + " then ".join(f"`{m}` ({d})" for m, d in ov.data["objectives"]) + ".", ""]
+        lines += [f"{ov.data['n']} trials ({counts}); scored against held-out movies, floors at the "
+                  "same N, 95% intervals over movies; ranked by `heldout_gap` (gap to the own floor "
+                  "in floor SDs), non-copiers first, intensity pipelines only.", ""]
         best = ov.data["best"]
         if best:
             settings = ", ".join(f"{k} {md_code(v)}" for k, v in best["settings"].items())
-            lines += [f"**Best trial {best['label']}** (run `{best['run_id']}`): {settings}."]
-            lines += [f"- {m} = {v} (real-vs-real floor {f})" for m, v, f in best["metrics"]]
+            lines += [f"**Best trial {best['label']}** (run `{best['run_id']}`): {settings}. "
+                      f"Verdict: **{md_text(best['verdict'])}**."]
+            lines += [f"- {m} = {c['text']} (floor {c['floor'] or '–'}{', ' + c['gap'] if c['gap'] else ''})"
+                      for m, c in best["metrics"]]
             lines.append("")
     lb = by.get("leaderboard")
     board = lb.data["table"] if lb and lb.data else pd.DataFrame()
@@ -67,12 +70,13 @@ def render_markdown(study: StudyData, sections: list[Section]) -> str:
     if len(top):
         cols = lb.data["columns"][:4]
         lines += ["Top complete trials (all of them in `leaderboard.csv`):", "",
-                  "| trial | gan | pipeline | " + " | ".join(cols) + " |",
-                  "|---" * (3 + len(cols)) + "|"]
+                  "| rank | trial | gan | pipeline | verdict | " + " | ".join(cols) + " |",
+                  "|---" * (5 + len(cols)) + "|"]
         for _, r in top.iterrows():
-            lines.append(f"| {tables.trial_label(r)} | {md_text(r.get('gan', ''))} | "
-                         f"{md_code(r.get('pipeline', ''))} | "
-                         + " | ".join(tables.fmt(r.get(c)) for c in cols) + " |")
+            rank = "–" if pd.isna(r.get("rank")) else str(int(r["rank"]))
+            lines.append(f"| {rank} | {tables.trial_label(r)} | {md_text(r.get('gan', ''))} | "
+                         f"{md_code(r.get('pipeline', ''))} | {md_text(r.get('verdict', ''))} | "
+                         + " | ".join(tables.metric_cell(r, c)["text"] for c in cols) + " |")
         lines.append("")
     for s in sections:  # the sections' own tables (the leaderboard is in leaderboard.csv)
         if s.data and s.name != "leaderboard" and isinstance(s.data.get("table"), pd.DataFrame):

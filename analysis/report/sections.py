@@ -74,10 +74,10 @@ class ReportContext:
         return self.memo("by_run", lambda: self.study.trials.set_index("run_id")).loc[run_id]
 
     def best(self) -> str:
-        """Run id of the best complete trial (first objective)."""
+        """Run id of the best trial: rank 1 of the protocol's ranking."""
         ranked = self.study.ranked()
         if not len(ranked):
-            raise Missing("no complete trial yet")
+            raise Missing("no ranked trial: none is complete with a verdict on an intensity pipeline")
         return ranked["run_id"].iloc[0]
 
     def generator(self, run_id: str):

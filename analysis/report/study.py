@@ -35,13 +35,11 @@ class StudyData:
         return self.trials[self.trials["state"] == "complete"]
 
     def ranked(self) -> pd.DataFrame:
-        """Complete trials, best first by the first objective found in the metrics."""
-        df = self.complete()
-        for metric, direction in self.objectives:
-            if metric in df and df[metric].notna().any():
-                return df.sort_values(metric, ascending=direction == "minimize",
-                                      na_position="last")
-        return df
+        """Complete trials the protocol ranks, best first (:func:`analysis.report.board.ranked`):
+        non-copiers before copiers, then by ``heldout_gap``; non-intensity pipelines and trials
+        without a verdict are not ranked."""
+        from analysis.report.board import ranked
+        return ranked(self.trials)
 
     def history(self, run_id: str, key: str) -> list[tuple[int, float]]:
         """A metric's history ``[(step, value), ...]`` of one run, ordered by step."""

@@ -9,12 +9,10 @@ import numpy as np
 import pandas as pd
 
 from analysis.metrics import floor_key
+from analysis.protocol.flat import read_metric
+from analysis.protocol.ranking import verdict_word
 from analysis.report import board, figures
 from analysis.report.sections import Missing, ReportContext, register_section
-
-_BOARD_META = {"pareto_rank", "trial", "cell", "state", "n_real", "n_fake", "failure_reason",
-               "mlflow_run_id"}
-
 
 def floor_of(metric: str, columns) -> str | None:
     """The column holding the real-vs-real floor of ``metric``, if logged."""
@@ -28,6 +26,20 @@ def fmt(v) -> str:
     return f"{v:.4g}" if isinstance(v, (float, np.floating)) else str(v)
 
 
+def with_ci(value, ci) -> str:
+    """``0.412 [0.38, 0.45]`` (the value alone without an interval)."""
+    return fmt(value) + (f" [{fmt(ci[0])}, {fmt(ci[1])}]" if ci else "")
+
+
+def metric_cell(row, m: str) -> dict:
+    """A metric of a flat row for a table: ``text`` value [95%], ``floor`` floor [95%], ``gap``
+    z in floor SDs, ``sort`` the value."""
+    r = read_metric(row, m)
+    return {"text": with_ci(r["value"], r["ci"]), "sort": "" if r["value"] is None else r["value"],
+            "floor": "" if r["floor"] is None else with_ci(r["floor"], r["floor_ci"]),
+            "gap": "" if r["gap_z"] is None else f"z {r['gap_z']:+.1f}"}
+
+
 def trial_label(row) -> str:
     """``#<trial number>`` (or the run id's start when the run has no trial tag)."""
     t = row.get("trial")
@@ -37,13 +49,6 @@ def trial_label(row) -> str:
 
 def _board(ctx: ReportContext) -> pd.DataFrame:
     return ctx.memo("board", lambda: board.leaderboard(ctx.study))
-
-
-def _metrics(df: pd.DataFrame, ctx: ReportContext) -> list[str]:
-    """The board's metric columns (each is followed by its floor column)."""
-    searched = set(ctx.study.searched)
-    return [c for c in df.columns if c not in _BOARD_META and c not in ctx.study.axes
-            and c not in searched and not c.startswith("floor_")]
 
 
 @register_section("overview", "Overview", 10)
@@ -56,8 +61,8 @@ def overview(ctx: ReportContext) -> dict:
         row = ranked.iloc[0].to_dict()
         out["best"] = {"label": trial_label(row), "run_id": row["run_id"],
                        "settings": {p: row.get(p, "") for p in st.axes},
-                       "metrics": [(m, fmt(row.get(m)), fmt(row.get(floor_of(m, ranked.columns))))
-                                   for m, _ in st.objectives if m in row]}
+                       "verdict": verdict_word(row),
+                       "metrics": [(m, metric_cell(row, m)) for m in board.metric_columns(ranked, st.objectives)]}
     return out
 
 
@@ -66,16 +71,16 @@ def leaderboard(ctx: ReportContext) -> dict:
     df = _board(ctx)
     if not len(df):
         raise Missing("the study has no trial runs yet")
-    cols = _metrics(df, ctx)
+    cols = df.attrs.get("metrics", [])
     params = [p for p in ctx.study.axes if p != "dataset"]
     rows = []
     for _, r in df.iterrows():
-        cells = [{"text": fmt(r.get(c)), "sort": "" if pd.isna(r.get(c)) else float(r[c]),
-                  "floor": fmt(r.get(floor_key(c)))} for c in cols]
         trial = None if pd.isna(r.get("trial")) else int(r["trial"])
-        rows.append({"label": trial_label(r), "trial": trial, "state": r["state"],
-                     "reason": r.get("failure_reason") or "", "run_id": r["mlflow_run_id"],
-                     "params": [str(r.get(p, "")) for p in params], "cells": cells})
+        rank = None if pd.isna(r.get("rank")) else int(r["rank"])
+        rows.append({"label": trial_label(r), "trial": trial, "state": r["state"], "rank": rank,
+                     "verdict": r.get("verdict") or "", "reason": r.get("failure_reason") or "",
+                     "run_id": r["mlflow_run_id"], "params": [str(r.get(p, "")) for p in params],
+                     "cells": [metric_cell(r, c) for c in cols]})
     return {"columns": cols, "rows": rows, "params": params,
             "files": {"leaderboard.csv": df}, "table": df}
 

@@ -1,16 +1,17 @@
-"""``evaluate_run``: evaluate a training run: sample its generator, score it in its own space and in the common
-space, test memorization against held-out movies, log everything to the run.
+"""``evaluate_run``: score a training run's generator with the protocol of :mod:`analysis.protocol`.
 
-* Own space: the run's training frames as its own pipeline made them (``cfg.pipeline``), with
-  ``mito-ssl`` features. Keys: ``fid``, ``kid_mean``, ..., ``morph_fd``, ``wd_*``.
-* Common space (the same for every run, so runs with different pipelines can be ranked): real
-  training frames prepared by the plain ``normalize`` pipeline at the same size, morphology after
-  the one fixed segmentation and ``mito-ssl`` features. Keys prefixed ``common_``.
-* ``inception_fid``, ``inception_kid_mean``, ... (common space) only when Inception weights are
-  on this machine (see :mod:`analysis.extractors.inception`).
-* Every metric has its real-vs-real floor: ``floor_<key>`` (mean over splits), ``floor_sd_<key>``.
-* Memorization, own space (the generator's output lives there): ``copying_z``, ``copying_p``,
-  ``copying``, ``authenticity``, ``birthday_support`` against training / held-out movies.
+The run's real frames are split by movie exactly as training split them (``Dataset.split``:
+stratified by label where movies carry one) and prepared by the run's own pipeline, so the
+generator is compared with real frames that went through the same transform. Its samples are
+scored against the *held-out* movies; the floor is the training movies against the same
+held-out movies at the same N; every number has a 95% interval over movies; memorisation is
+the samples' nearest-training-frame distances against the held-out frames' (see
+:mod:`analysis.protocol.score`). Keys: :mod:`analysis.protocol.flat` (``fid``,
+``fid_ci_low``, ``floor_fid``, ``gap_z_fid``, ``copying``, ``heldout_gap``, ...), plus
+``intensity_output`` (0 for pipelines whose output is an edge map or a mask: they are left out of
+cross-pipeline rankings), ``real_<feature>_median`` / ``fake_<feature>_median`` morphology in µm
+where the data set's pixel size is known, and ``inception_fid`` / ``inception_floor_fid`` (+
+intervals) only when Inception weights are on this machine.
 """
 from __future__ import annotations
 
@@ -20,12 +21,12 @@ from pathlib import Path
 
 import numpy as np
 
-from analysis import memorization
 from analysis.evaluation_figures import morphology_histograms, nearest_grid
-from analysis.extractors import available_extractors, get_extractor
-from analysis.extractors.cache import cached_features
-from analysis.metrics import COMMON_PIPELINE, COMMON_PREFIX, INCEPTION_PREFIX, flat_keys, floor_key
-from analysis.metrics.suite import compare_arrays, format_table
+from analysis.extractors import available_extractors
+from analysis.protocol.flat import INTENSITY, flatten, inception_keys
+from analysis.protocol.roles import make_role
+from analysis.protocol.score import Protocol
+from analysis.protocol.text import format_result
 from bench import tracking
 from bench.runs import load_generator, run_split
 from models.sampling import sample
@@ -33,59 +34,61 @@ from models.sampling import sample
 ARTIFACT_DIR = "evaluation"
 
 
-def evaluate_run(run_id: str, *, workspace, tracking_uri: str | None = None, n_samples: int | None = None,
-                 log: bool = True, seed: int | None = None, print_table: bool = False) -> dict:
-    """Score the generator of ``run_id``; returns flat metrics (own, ``common_``, ``floor_*``).
+def _roles(ds, train, held):
+    """Train and held-out :class:`Role` s with movie ids and, where movies carry labels, strata."""
+    labels = ds.movie_labels()
+    strata = (lambda p: None) if labels is None else (lambda p: [labels[m] for m in p.movie_ids])  # noqa: E731
+    return (make_role("train", train.x, train.movie_ids, strata(train)),
+            make_role("held-out", held.x, held.movie_ids, strata(held)))
 
-    ``n_samples`` defaults to the number of real training frames (equal N keeps FID's small-N
-    bias the same on both sides of the floor comparison). ``log`` writes metrics, the JSON and
-    figures (nearest-neighbour grid, morphology histograms) to the run.
+
+def evaluate_run(run_id: str, *, workspace, tracking_uri: str | None = None, n_samples: int | None = None,
+                 log: bool = True, seed: int | None = None, print_table: bool = False,
+                 n_boot: int | None = None) -> dict:
+    """Score the generator of ``run_id``; returns the flat metrics (module docstring).
+
+    ``n_samples`` defaults to the number of training frames (the floor is then all of them).
+    ``log`` writes the metrics, ``evaluation/evaluation.json`` (the whole protocol result) and
+    the figures (nearest-training-frame grid, morphology histograms vs held-out) to the run.
     """
+    from analysis.morphology import morphology_table
     from preprocessing.dataset import Dataset
+    from preprocessing.physical import morphology_um, training_pixel_size_um
+    from preprocessing.pipeline import Pipeline
 
     G, cfg = load_generator(run_id, tracking_uri)
     ds = Dataset.load(cfg.dataset, workspace)
-    own_tr, own_he = run_split(cfg, workspace, dataset=ds, progress=False)
-    com_tr, _ = run_split(cfg, workspace, dataset=ds, pipeline=COMMON_PIPELINE, progress=False)
-    m = int(n_samples or len(own_tr.x))
+    train, held = run_split(cfg, workspace, dataset=ds, progress=False)
+    m = int(n_samples or len(train.x))
     seed = cfg.seed + 1 if seed is None else seed
-    fake = sample(G, m, seed=seed)  # (M, 1, S, S) in [0, 1]
-    ex = get_extractor("mito-ssl")
-    fake_key = f"run-{run_id}-n{m}-s{seed}"
-    own = compare_arrays(own_tr.x, fake, real_movie_ids=own_tr.movie_ids, extractor=ex,
-                         workspace=workspace, real_key=own_tr.key, fake_key=fake_key)
-    tables: dict = {}
-    com = compare_arrays(com_tr.x, fake, real_movie_ids=com_tr.movie_ids, extractor=ex,
-                         workspace=workspace, real_key=com_tr.key, fake_key=fake_key, out_tables=tables)
-    flat = {**flat_keys(own), **flat_keys(com, COMMON_PREFIX)}
+    fake = sample(G, m, seed=seed)  # (M, 1, S, S) float32 in [0, 1]
+    roles = _roles(ds, train, held)
+    kw = {} if n_boot is None else {"n_boot": n_boot}
+    proto = Protocol(*roles, extractor="mito-ssl", workspace=workspace, seed=cfg.seed, **kw)
+    res = proto.score(make_role("samples", fake))
+    not_intensity = Pipeline.parse(cfg.pipeline).not_intensity()
+    flat = {**flatten(res), INTENSITY: float(not not_intensity)}
     if "inception-v3-compat" in available_extractors():  # standard FID/KID too, weights being local
-        inc = compare_arrays(com_tr.x, fake, real_movie_ids=com_tr.movie_ids, workspace=workspace,
-                             extractor=get_extractor("inception-v3-compat"), real_key=com_tr.key,
-                             fake_key=fake_key, morphology_metrics=False, fidelity_only=True)
-        for k in ("fid", "kid_mean", "kid_std", "precision", "recall"):
-            key = INCEPTION_PREFIX + k
-            flat[key], flat[floor_key(key)] = inc["metrics"][k], inc["floor"][k]
-
-    feats = lambda x, key: cached_features(ex, x, workspace=workspace, prep_key=key)  # noqa: E731
-    tr_f, he_f, fk_f = feats(own_tr.x, own_tr.key), feats(own_he.x, own_he.key), feats(fake, fake_key)
-    if len(own_he.x) >= 2:
-        dc = memorization.data_copying(tr_f, he_f, fk_f)
-        flat.update({f"copying_{k}" if k != "copying" else k: v for k, v in dc.items()})
-    flat["authenticity"] = memorization.authenticity(tr_f, fk_f)
-    bday = memorization.birthday_support(fk_f, tr_f, seed=seed)
-    flat["birthday_support"], flat["birthday_lower_bound"] = bday["support"], bday["lower_bound"]
-    flat = {k: float(v) for k, v in flat.items()}
-    report = {"run_id": run_id, "n_samples": m, "sample_seed": seed, "extractor": ex.name,
-              "extractor_weights_sha256": ex.weights_hash, "own_space": {"pipeline": cfg.pipeline, **own},
-              "common_space": {"pipeline": COMMON_PIPELINE, **com}, "memorization": {
-                  k: flat[k] for k in flat if k.startswith(("copying", "authenticity", "birthday"))}}
+        flat.update(inception_keys(flatten(Protocol(*roles, extractor="inception-v3-compat", workspace=workspace,
+                               seed=cfg.seed, morphology=False, **kw).score(make_role("samples", fake)))))
+    tables = {"real": morphology_table(held.x[:, 0]), "fake": morphology_table(fake[:, 0])}
+    px = training_pixel_size_um(ds, cfg.pipeline, cfg.size)
+    for side, table in tables.items():  # µm where the data set's pixel size is known
+        flat.update({f"{side}_{k}_median": v for k, v in morphology_um(table, px).items()})
+    report = {"run_id": run_id, "pipeline": cfg.pipeline, "sample_seed": seed, "split": {
+        "train": sorted(set(train.movie_ids)), "heldout": sorted(set(held.movie_ids)),
+        "stratified_by_label": ds.movie_labels() is not None},
+        "intensity_output": not not_intensity, "not_intensity_ops": not_intensity,
+        "pixel_size_um": px, **res}
     if print_table:
-        print(format_table(own, f"run {run_id} own space ({cfg.pipeline})"))
-        print(format_table(com, f"run {run_id} common space ({COMMON_PIPELINE})"))
-        print("memorization (own space, vs held-out movies): " + ", ".join(
-            f"{k}={v:.3g}" for k, v in report["memorization"].items()))
+        print(format_result(res, f"run {run_id} ({cfg.pipeline}) vs its held-out movies"))
+        if not_intensity:
+            print(f"not ranked against intensity pipelines: {', '.join(not_intensity)} output is "
+                  "not an intensity image")
     if log:
-        _log(tracking.client(tracking_uri), run_id, flat, report, fake, own_tr.x, tr_f, fk_f, tables)
+        feats = lambda x: proto.distinct.standardise(proto._feats(x))  # noqa: E731
+        _log(tracking.client(tracking_uri), run_id, flat, report, fake, train.x,
+             feats(train.x), feats(fake), tables)
     return flat
 
 
@@ -93,6 +96,7 @@ def _log(c, run_id, flat, report, fake, train, tr_f, fk_f, tables) -> None:
     import time
 
     from mlflow.entities import Metric
+    from sklearn.neighbors import NearestNeighbors
 
     now = int(time.time() * 1000)
     metrics = [Metric(k, v, now, 0) for k, v in flat.items() if np.isfinite(v)]
@@ -101,9 +105,8 @@ def _log(c, run_id, flat, report, fake, train, tr_f, fk_f, tables) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         d = Path(tmp)
         (d / "evaluation.json").write_text(json.dumps(report, indent=2, default=float))
-        idx, dist = memorization.nearest_train(fk_f, tr_f)
-        nearest_grid(fake, train, idx, dist, d / "nearest_neighbours.png")
-        if tables:
-            morphology_histograms(tables["real"], tables["fake"], d / "morphology_histograms.png")
+        dist, idx = NearestNeighbors(n_neighbors=1).fit(tr_f).kneighbors(fk_f)
+        nearest_grid(fake, train, idx[:, 0], dist[:, 0], d / "nearest_neighbours.png")
+        morphology_histograms(tables["real"], tables["fake"], d / "morphology_histograms.png")
         for p in sorted(d.iterdir()):
             c.log_artifact(run_id, str(p), ARTIFACT_DIR)

@@ -110,9 +110,9 @@ def misspelled_objective(tmp):
     study = tmp / "s.yaml"
     study.write_text(yaml.safe_dump({
         "name": "s", "datasets": ["cells"], "pipelines": ["normalize"], "gans": ["dcgan"],
-        "budget": {"steps": 2}, "objectives": [{"metric": "commn_morph_fd", "direction": "minimize"}]}))
+        "budget": {"steps": 2}, "objectives": [{"metric": "heldout_gapp", "direction": "minimize"}]}))
     rc, out, err = cli("study", "--config", str(study), "--dry-run", ws=tmp / "ws")
-    one_line_exit_2(rc, out, err, "common_morph_fd")
+    one_line_exit_2(rc, out, err, "heldout_gap")
 
 
 @case("bad settings")

@@ -19,10 +19,11 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from bench.errors import MitoError
 
-# The default ranking lives in the common space (the Rules of the science): morphology features
-# after one fixed segmentation, identical for every pipeline, so trials are comparable.
-DEFAULT_OBJECTIVES = [{"metric": "common_morph_fd", "direction": "minimize"},
-                      {"metric": "common_coverage", "direction": "maximize"}]
+# The default objective (the Rules of the science): the mean worse-side gap of the generator to its
+# own floor, in floor SDs, over the headline metrics, scored against held-out movies
+# (``analysis.protocol.flat.OBJECTIVE``): 0 = as good as new movies of the same population, a
+# number comparable across pipelines because each is in units of its own floor's spread.
+DEFAULT_OBJECTIVES = [{"metric": "heldout_gap", "direction": "minimize"}]
 # The grid axes, in grid order: Optuna parameter names, MLflow run params, report columns.
 GRID_AXES = ("dataset", "pipeline", "gan", "diffaug", "seed")
 

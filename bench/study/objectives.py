@@ -11,20 +11,13 @@ import difflib
 from bench.errors import MitoError
 from bench.study.config import DEFAULT_OBJECTIVES, StudyConfig
 
-MEMORIZATION = ("copying", "copying_z", "copying_p", "copying_median_ratio", "authenticity",
-                "birthday_support", "birthday_lower_bound")
-INCEPTION = ("fid", "kid_mean", "kid_std", "precision", "recall")  # inception_<key>, when local
-
-
 def known_metrics() -> set[str]:
-    """Own-space, ``common_``, ``inception_`` and ``floor_`` keys, and memorization keys."""
-    from analysis.metrics import METRICS  # late: pulls in the metric stack
-    from analysis.morphology import MORPH_FEATURES
-    base = [*(n for n in METRICS.names() if n != "morph_wd"), *(f"wd_{f}" for f in MORPH_FEATURES)]
-    spaced = [*base, *(f"common_{k}" for k in base), *(f"inception_{k}" for k in INCEPTION)]
-    counts = [f"{s}n_{w}" for s in ("", "common_") for w in ("real", "fake")]
-    return {*spaced, *(f"floor_{k}" for k in spaced), *(f"floor_sd_{k}" for k in spaced),
-            *counts, *MEMORIZATION}
+    """The protocol's flat keys (:mod:`analysis.protocol.flat`), their ``inception_`` twins and
+    the µm morphology medians of ``evaluate_run``."""
+    from analysis.protocol.flat import all_keys, inception_keys  # late: pulls in the metric stack
+    from preprocessing.physical import PHYSICAL_COLUMNS
+    um = [f"{side}_{name}_median" for side in ("real", "fake") for name, _ in PHYSICAL_COLUMNS.values()]
+    return {*all_keys(), *inception_keys(), *um}
 
 
 def check_objectives(cfg: StudyConfig) -> None:

@@ -235,14 +235,16 @@ def trial_line(number: int, out) -> str:
 
 
 def _register_best(cfg: StudyConfig, ctx: StudyContext) -> None:
-    """The leaderboard's first COMPLETE trial → model ``mitogan-<study>``, alias ``best``."""
+    """The leaderboard's rank-1 trial (the protocol's ranking) → model ``mitogan-<study>``, alias
+    ``best``; nothing when no trial is ranked."""
     from analysis.report.board import leaderboard
     from bench.jobs.study_data import collect
     from bench.model_log import register_best
     from bench.tracking import client
     board = leaderboard(collect(cfg.name, ctx.tracking_uri))
-    done = board[board["state"] == "complete"] if not board.empty else board
+    done = board[board["rank"] == 1] if not board.empty else board
     if done.empty:
+        print("best model: none registered (no complete trial with a verdict on an intensity pipeline)")
         return
     name = f"mitogan-{cfg.name}"
     version = register_best(client(ctx.tracking_uri), name, done.iloc[0]["mlflow_run_id"])

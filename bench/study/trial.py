@@ -16,7 +16,7 @@ import optuna
 from bench.study.config import Cell, StudyConfig
 from bench.study.grid import cell_params, grid_space, search_space
 
-_REFERENCE: dict = {}  # (dataset, size, split) → morphology table of the common real reference
+_REFERENCE: dict = {}  # (dataset, pipeline, size, split) → morphology table of held-out frames
 
 
 @dataclass
@@ -68,21 +68,20 @@ def trial_tags(ctx: StudyContext, trial_number: int, cell: Cell) -> dict[str, st
 
 
 def _reference_table(ctx: StudyContext, cfg):
-    """Morphology of the common-space real reference of ``evaluate_run`` (the training movies
-    through ``analysis.metrics.COMMON_PIPELINE``, whatever the trial's pipeline), once per
-    process: intermediate scores of all trials are then comparable, as pruning needs."""
-    key = (cfg.dataset, cfg.size, cfg.heldout_fraction, cfg.seed)
+    """Morphology of the trial's held-out real frames through its own pipeline (the reference of
+    ``evaluate_run``), once per process and (data set, pipeline, size, split)."""
+    key = (cfg.dataset, cfg.pipeline, cfg.size, cfg.heldout_fraction, cfg.seed)
     if key not in _REFERENCE:
-        from analysis.metrics import COMMON_PIPELINE
         from analysis.morphology import morphology_table
         from bench.runs import run_split
-        train, _ = run_split(cfg, ctx.workspace, pipeline=COMMON_PIPELINE, progress=False)
-        _REFERENCE[key] = morphology_table(train.x[:, 0])  # from (N, 1, S, S)
+        _, held = run_split(cfg, ctx.workspace, progress=False)
+        _REFERENCE[key] = morphology_table(held.x[:, 0])  # from (N, 1, S, S)
     return _REFERENCE[key]
 
 
 def pruning_callback(ctx: StudyContext, trial: optuna.Trial, cell: Cell, cfg):
-    """``on_step(step, G)``: report the common-space morphology distance; prune when told to."""
+    """``on_step(step, G)``: report the morphology distance to the held-out frames; prune when told
+    to (a point estimate: intervals over movies cost more than a pruning check is worth)."""
     from analysis.metrics.morphology_distance import morph_distances
     from analysis.morphology import morphology_table
     from models.sampling import sample
@@ -94,7 +93,7 @@ def pruning_callback(ctx: StudyContext, trial: optuna.Trial, cell: Cell, cfg):
         score = float(morph_distances(real, morphology_table(fake[:, 0]))["morph_fd"])
         trial.report(score if math.isfinite(score) else float("inf"), step)
         if trial.should_prune():
-            raise optuna.TrialPruned(f"pruned at step {step} (common morph_fd {score:.4g})")
+            raise optuna.TrialPruned(f"pruned at step {step} (held-out morph_fd {score:.4g})")
     return on_step
 
 
@@ -129,6 +128,10 @@ def run_cell(cell: Cell, trial: optuna.Trial, ctx: StudyContext) -> Outcome:
     timings["eval_s"] = time.perf_counter() - t1
     flat = {k: float(v) for k, v in metrics.items() if isinstance(v, (int, float, np.floating))}
     missing = [o.metric for o in ctx.cfg.objectives if o.metric not in flat]
+    if missing and flat.get("verdict_possible") == 0.0:
+        return Outcome("FAIL", res.run_id, reason=f"no {', '.join(missing)}: no verdict possible with "
+                       f"{flat['n_heldout_movies']:g} held-out and {flat['n_train_movies']:g} train "
+                       "movies (an interval over movies needs 2 of each)", metrics=flat, timings=timings)
     if missing:
         return Outcome("FAIL", res.run_id, reason=f"evaluation has no {', '.join(missing)} "
                        f"(it has: {', '.join(sorted(flat))})", metrics=flat, timings=timings)
