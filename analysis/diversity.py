@@ -5,7 +5,6 @@
   reference ``prdc`` package, so values match it); optionally with k-NN radii taken across
   groups (movies) only, for time-lapse real sets.
 - :func:`ndb`: number of statistically different bins (Richardson & Weiss 2018).
-- :func:`vendi`: Vendi score (Friedman & Dieng 2023) with a cosine similarity kernel.
 - :func:`ms_ssim_intra`: mean MS-SSIM between random pairs within one set (higher = less diverse).
 """
 from __future__ import annotations
@@ -123,24 +122,6 @@ def ndb(real_feats, fake_feats, n_bins: int = 20, seed: int = 0, alpha: float = 
     z = np.abs(p_real - p_fake) / np.maximum(se, 1e-12)
     different = z > norm.ppf(1 - alpha / 2)
     return {"ndb": float(different.mean()), "ndb_js": float(jensenshannon(p_real, p_fake, base=2) ** 2)}
-
-
-def vendi(feats) -> float:
-    """Vendi score: the effective number of distinct samples, in [1, N].
-
-    ``exp(-sum(l * log l))`` over the eigenvalues ``l`` of ``K / N``, ``K`` the cosine similarity
-    matrix of the rows. Computed from the (D, D) matrix ``X^T X / N`` when D < N (same non-zero
-    eigenvalues).
-    """
-    x = check_features(feats, "vendi", 1)
-    norms = np.linalg.norm(x, axis=1, keepdims=True)
-    if (norms == 0).any():
-        raise MitoError("vendi", "a feature vector is all zeros; cosine similarity is undefined")
-    x = x / norms
-    gram = x.T @ x if x.shape[1] < x.shape[0] else x @ x.T
-    lam = np.clip(np.linalg.eigvalsh(gram / len(x)), 0, None)
-    lam = lam[lam > 1e-12]
-    return float(np.exp(-(lam * np.log(lam)).sum()))
 
 
 def _blur(x: torch.Tensor, taps: torch.Tensor) -> torch.Tensor:

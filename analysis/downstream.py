@@ -9,10 +9,10 @@ Arms (each a self-supervised encoder from ``train_ssl_encoder``, same steps, bat
 
 Each frozen encoder embeds labelled real frames; a linear probe (standardised features,
 sklearn ``LogisticRegression``) is fitted on the probe-train frames and scored on the
-probe-test frames. CIs are 95% percentile bootstraps over test frames (2,000 resamples); the gain
-``mix_<r>x - real`` is bootstrapped paired (the same resampled test frames for both arms).
-Consecutive frames of one movie are correlated, so the frame bootstrap understates uncertainty
-when the split is by time. The number of optimiser steps is the same for every arm, so a larger
+probe-test frames. CIs are 95% percentile bootstraps over test *movies* (``test_groups``: frames of
+one movie are correlated, so resampling frames would understate the uncertainty; 2,000
+resamples); the gain ``mix_<r>x - real`` is bootstrapped paired (the same resampled movies for
+both arms). Without ``test_groups`` every test frame is its own unit. The number of optimiser steps is the same for every arm, so a larger
 synthetic pool changes what the encoder sees, not how long it trains.
 """
 from __future__ import annotations
@@ -53,10 +53,25 @@ def _verdict(lo: float, hi: float, ceiling: bool) -> str:
     return "synthetic data does not help (no detectable effect)"
 
 
+def unit_bootstrap(correct: dict, groups, n_boot: int, seed: int) -> tuple[dict, int]:
+    """Accuracy replicates ``{arm: (n_boot,)}`` resampling whole units (movies) with replacement,
+    the same draw for every arm (paired), and the number of units. ``correct``: arm -> ``(N,)``
+    bool per test frame; ``groups``: ``(N,)`` unit of each frame, or None (each frame its own)."""
+    n = len(next(iter(correct.values())))
+    groups = np.arange(n) if groups is None else np.asarray(groups).astype(str)
+    _, unit = np.unique(groups, return_inverse=True)
+    n_units = int(unit.max()) + 1
+    boot = np.random.default_rng(seed).integers(0, n_units, (n_boot, n_units))  # units drawn
+    size = np.bincount(unit, minlength=n_units)[boot].sum(1)  # (n_boot,) frames per replicate
+    return {a: np.bincount(unit, weights=c, minlength=n_units)[boot].sum(1) / size
+            for a, c in correct.items()}, n_units
+
+
 def utility(x_train: np.ndarray, y_train: np.ndarray, x_test: np.ndarray, y_test: np.ndarray,
             synth: np.ndarray, *, ssl_real: np.ndarray | None = None,
             ratios=(1, 10, 50), ssl_steps: int = 300, seed: int = 0, batch: int = 64,
-            n_boot: int = 2000, threads: int | None = 1, progress: bool = True) -> dict:
+            n_boot: int = 2000, threads: int | None = 1, progress: bool = True,
+            test_groups: np.ndarray | None = None) -> dict:
     """Probe accuracy per pretraining arm and the gain from adding synthetic frames.
 
     Parameters
@@ -76,6 +91,8 @@ def utility(x_train: np.ndarray, y_train: np.ndarray, x_test: np.ndarray, y_test
     threads : int or None
         torch threads while training (None: leave as is). One by default: these small convs
         gain little from threads and collapse when other processes share the cores.
+    test_groups : np.ndarray, optional
+        ``(N_test,)`` movie of each test frame: the units the intervals resample.
 
     Returns
     -------
@@ -109,8 +126,7 @@ def utility(x_train: np.ndarray, y_train: np.ndarray, x_test: np.ndarray, y_test
                                     progress=progress)
             correct[arm] = probe_correct(embed(enc, x_train), y_train, embed(enc, x_test),
                                          y_test, seed)
-    boot = np.random.default_rng(seed).integers(0, len(y_test), (n_boot, len(y_test)))
-    boot_acc = {a: c[boot].mean(axis=1) for a, c in correct.items()}  # (n_boot,) per arm
+    boot_acc, n_units = unit_bootstrap(correct, test_groups, n_boot, seed)
     out_arms = {}
     for arm, c in correct.items():
         lo, hi = np.quantile(boot_acc[arm], [0.025, 0.975])
@@ -129,8 +145,8 @@ def utility(x_train: np.ndarray, y_train: np.ndarray, x_test: np.ndarray, y_test
     return {"arms": out_arms, "gains": gains, "metrics": metrics,
             "chance": float(counts.max() / counts.sum()), "classes": [str(c) for c in classes],
             "n_train": int(len(y_train)), "n_test": int(len(y_test)), "n_ssl_real": n_real,
-            "ssl_steps": ssl_steps, "ci_method": f"percentile bootstrap over {len(y_test)} test "
-            f"frames ({n_boot} resamples); gains paired"}
+            "ssl_steps": ssl_steps, "ci_method": f"percentile bootstrap over {n_units} test "
+            f"{'frames' if test_groups is None else 'movies'} ({n_boot} resamples); gains paired"}
 
 
 def summary_lines(res: dict) -> list[str]:

@@ -124,7 +124,7 @@ def export_frames(source: FrameSource, n: int, out: str | Path, *, fmt: str = "p
                   seed: int = 0, batch: int = 256, features: FeatureFn | None = None,
                   dedupe_threshold: float | None = None, train_feats: np.ndarray | None = None,
                   vendi_subsample: int = 1000, identity: dict | None = None,
-                  progress: bool = True) -> ExportResult:
+                  distinct=None, progress: bool = True) -> ExportResult:
     """Generate ``n`` frames chunk by chunk and write them as ``frame_XXXXXX.<fmt>``.
 
     Parameters
@@ -135,9 +135,12 @@ def export_frames(source: FrameSource, n: int, out: str | Path, *, fmt: str = "p
         Frame count, destination folder, ``png``/``tiff``, seed (recorded; the subsample for
         Vendi is drawn from it), frames per chunk.
     features : callable, optional
-        Feature extractor for Vendi and dedupe; without it neither is computed (noted).
-        Vendi is measured on a seeded subsample of ``vendi_subsample`` generated frames, before
-        dedupe (the diversity of what the generator produces; dedupe counts are separate).
+        Feature extractor for the distinct count and dedupe; without it neither is computed (noted).
+    distinct : callable ``(feats (M, D)) -> float``, optional
+        The count of effectively distinct frames (:class:`analysis.protocol.score.DistinctCount`
+        of the run's real frames: the suite's one definition), measured on a seeded subsample of
+        ``vendi_subsample`` generated frames, before dedupe (what the generator produces; dedupe
+        counts are separate). Without it no count is reported (noted).
     dedupe_threshold : float, optional
         Drop frames whose features lie within this distance of an already kept frame or of a
         row of ``train_feats`` (N_train, D). ``None`` keeps every frame.
@@ -179,7 +182,8 @@ def export_frames(source: FrameSource, n: int, out: str | Path, *, fmt: str = "p
         vendi_feats.append(r["vendi_feats"])
         bar.update(count)
     bar.close()
-    res = _finish(partial, out, ident, files, dropped, vendi_feats, features is not None)
+    res = _finish(partial, out, ident, files, dropped, vendi_feats,
+                  distinct if features is not None else None)
     res.resumed_chunks = resumed
     return res
 
@@ -216,19 +220,16 @@ def _run_chunk(source, k, start, count, partial, rec, fmt, features, in_vendi, t
 
 
 def _finish(partial: Path, out: Path, ident: dict, files: list[str], dropped: np.ndarray,
-            vendi_feats: list[np.ndarray], have_features: bool) -> ExportResult:
+            vendi_feats: list[np.ndarray], distinct) -> ExportResult:
     res = ExportResult(out=out, count=len(files), n_requested=ident["n_requested"],
                        dropped_duplicates=int(dropped[0]), dropped_train_copies=int(dropped[1]))
     vf = [v for v in vendi_feats if len(v)]
     vf = np.concatenate(vf) if vf else np.zeros((0, 0), np.float32)
-    if not have_features:
-        res.notes.append("effective distinct frames not measured: no feature extractor available")
+    if distinct is None:
+        res.notes.append("effective distinct frames not measured: no feature extractor or no "
+                         "real frames to define the space")
     elif len(vf) >= 2:
-        try:
-            from analysis.diversity import vendi
-            res.vendi, res.vendi_n = float(vendi(vf)), len(vf)
-        except ImportError:
-            res.notes.append("effective distinct frames not measured: analysis.diversity absent")
+        res.vendi, res.vendi_n = float(distinct(vf)), len(vf)
     res.manifest = {**ident, "count": res.count, "files": files,
                     "dropped_duplicates": res.dropped_duplicates,
                     "dropped_train_copies": res.dropped_train_copies,

@@ -17,7 +17,6 @@ from bench import tracking
 from bench.config import TrainConfig
 from bench.errors import MitoError
 from models import get_variant
-from models.backbones import Generator
 
 CKPT_DIR = "checkpoints"
 
@@ -32,7 +31,7 @@ def load_generator(run_id: str, tracking_uri: str | None = None, prefer_ema: boo
     cfg, weights = fetch_checkpoint(
         c, run_id, "generator.pt", f"run {run_id}", "has no config.json / checkpoints/generator.pt "
         "(not a mitogan training run, or it stopped before its first checkpoint)", weights_only=True)
-    G = Generator(cfg.size, cfg.latent_dim, cfg.width)
+    G, _ = get_variant(cfg.gan, **cfg.gan_options).build(cfg.size, cfg.latent_dim, cfg.width)
     G.load_state_dict(weights["EMA"] if prefer_ema and weights["EMA"] is not None else weights["G"])
     return G.eval(), cfg
 

@@ -6,7 +6,7 @@ import prdc
 import pytest
 from scipy import ndimage as ndi
 
-from analysis.diversity import density_coverage, ms_ssim_intra, ndb, vendi
+from analysis.diversity import density_coverage, ms_ssim_intra, ndb
 from analysis.memorization import authenticity, birthday_support, data_copying, nearest_train
 from bench.errors import MitoError
 
@@ -72,19 +72,6 @@ def test_ndb_near_zero_for_same_distribution_and_high_for_dropped_mode():
     dropped = ndb(real, _mixture(400, 1, MODES, drop=2), n_bins=12, seed=0)
     assert same["ndb"] <= 0.1 and same["ndb_js"] < 0.02
     assert dropped["ndb"] >= 2 / 12 and dropped["ndb_js"] > 5 * same["ndb_js"]
-
-
-@pytest.mark.parametrize("k", [1, 4, 10])
-def test_vendi_counts_repeated_distinct_vectors(k):
-    rng = np.random.default_rng(k)
-    base = np.abs(rng.standard_normal((k, 64))) * (rng.random((k, 64)) < 0.1) + np.eye(k, 64) * 5
-    feats = np.repeat(base, 20, axis=0)  # each distinct vector 20 times
-    assert vendi(feats) == pytest.approx(k, rel=0.25)
-
-
-def test_vendi_rejects_zero_vectors():
-    with pytest.raises(MitoError, match="all zeros"):
-        vendi(np.zeros((3, 4)))
 
 
 def test_ms_ssim_intra_one_for_identical_lower_for_diverse():

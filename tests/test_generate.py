@@ -111,6 +111,26 @@ def test_dedupe_removes_planted_duplicates(G, tmp_path):
     assert "frame_000002.png" in kept and "frame_000001.png" in kept
 
 
+def test_distinct_count_is_the_protocols_and_counts_repeats(tmp_path):
+    """``generate``'s count of distinct frames is the protocol's (features standardised by the
+    real frames): 5 real frames repeated 16 times count ≈ 5, the real set itself far more."""
+    from analysis.extractors import get_extractor
+    from analysis.metrics.known_answers import simulated_frames
+    from analysis.protocol.score import DistinctCount
+    x = simulated_frames(tmp_path / "ws", quick=True, seed=0, size=32).x  # (96, 1, 32, 32)
+    ext = get_extractor("mito-ssl")
+    feats = ext.features(x)
+    count = DistinctCount(feats).count
+    rep = x[np.repeat(np.arange(0, len(x), len(x) // 5)[:5], 16)]  # (80, 1, 32, 32): 5 distinct
+    res = export_frames(lambda k, c: rep[k * 16:k * 16 + c], 80, tmp_path / "rep", batch=16,
+                        features=ext.features, distinct=count, vendi_subsample=80, progress=False)
+    assert res.vendi_n == 80 and res.vendi == pytest.approx(5, rel=0.25)
+    assert count(feats[:80]) > 3 * res.vendi  # 80 real frames of 8 movies: many more than 5
+    none = export_frames(lambda k, c: rep[k * 16:k * 16 + c], 16, tmp_path / "none", batch=16,
+                         features=ext.features, progress=False)
+    assert none.vendi is None and any("not measured" in n for n in none.notes)
+
+
 def test_memory_flat_between_2000_and_6000_frames():
     from bench.perf.generate import measure, rss_at
     r = measure(6000, size=32, batch=256, latent=16, width=8, threads=1)
@@ -138,8 +158,8 @@ def test_cli_generate_from_a_trained_run(tmp_path, workspace, capsys):
     assert man["run_id"] == run.run_id and man["dataset_hash"] == ds.hash
     assert man["count"] == len(man["files"]) == 40 - man["dropped_duplicates"] - man["dropped_train_copies"]
     assert files_of(tmp_path / "g1") == files_of(tmp_path / "g2")
-    assert "dedupe threshold" in outs[0] and "effectively distinct: Vendi" in outs[0]
-    assert 1.0 <= man["vendi"] <= man["vendi_n"] <= 20
+    assert "dedupe threshold" in outs[0] and "effectively distinct frames (Vendi" in outs[0]
+    assert 1.0 <= man["vendi"] <= man["vendi_n"] <= 20 and "real " in outs[0]
 
     assert main(["generate", "--run", run.run_id, "--n", "6", "--out", str(tmp_path / "stack"),
                  "--format", "tiff", "--vendi-n", "4", "--ome-tiff", "--tracking-uri", uri]) == 0

@@ -188,3 +188,18 @@ def test_judge_and_utility_commands_on_a_training_run(sim, tmp_path, capsys):
     assert "error: run ffff" in capsys.readouterr().err
     assert cli([*ws, "utility", "--run", run_id, "--tracking-uri", uri, "--labels", "zz=a"]) == 2
     assert "unknown movie(s) zz" in capsys.readouterr().err
+
+
+def test_utility_intervals_resample_movies_not_frames():
+    """Two test movies, one probe right on every frame of one and wrong on the other: over
+    movies the accuracy could be anything from 0 to 1; a frame bootstrap would claim ±0.1."""
+    from analysis.downstream import unit_bootstrap
+    correct = {"real": np.repeat([1.0, 0.0], 50), "mix": np.repeat([1.0, 0.0], 50)}
+    movies = np.repeat(["m0", "m1"], 50)
+    by_movie, n_movies = unit_bootstrap(correct, movies, 2000, 0)
+    by_frame, n_frames = unit_bootstrap(correct, None, 2000, 0)
+    assert (n_movies, n_frames) == (2, 100)
+    assert np.quantile(by_movie["real"], [0.025, 0.975]).tolist() == [0.0, 1.0]
+    lo, hi = np.quantile(by_frame["real"], [0.025, 0.975])
+    assert 0.35 < lo < hi < 0.65
+    assert np.all(by_movie["mix"] == by_movie["real"])  # paired: the same draw for every arm

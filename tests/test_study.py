@@ -120,6 +120,31 @@ def test_local_study_end_to_end_and_rerun(study_dir, capsys):
     assert_nothing_running(client, study)
 
 
+def test_planted_copier_ranks_last_and_is_not_registered_best(study_dir):
+    """A "variant" returning exact copies of its training frames sits far closer to real frames
+    than a GAN trained for 12 steps (noise): a verdict against the training frames ranks it first.
+    Scored against held-out movies it is flagged as copying and ranks last."""
+    from bench.study.runner import resolve_target, run_study
+    from tests.planted_copier import copier_registered
+    with copier_registered() as copier:
+        path = tiny_study(study_dir / "s.yaml", "planted", gans=["dcgan", copier],
+                          pipelines=["normalize|resize"])
+        cfg = load_config(path)
+        assert run_study(cfg, path, resolve_target(cfg, study_dir / "ws",
+                                                   tracking_uri=local_uri(study_dir))) == 0
+    import pandas as pd
+    board = pd.read_csv(study_dir / "ws" / "studies" / "planted" / "leaderboard.csv")
+    assert list(board["gan"]) == ["dcgan", copier] and list(board["rank"]) == [1, 2]
+    row = board.set_index("gan").loc[copier]
+    assert row["copying"] == 1 and "copies training frames" in row["verdict"]
+    assert row["copy_fraction_ci_low"] > 0.5  # nearly every sample is a training frame
+    # copies are closer to real frames than noise is: only the copy rule puts it last
+    assert row["fid"] < board.set_index("gan").loc["dcgan", "fid"]
+    _, _, client = local_study(path)
+    best = client.get_model_version_by_alias("mitogan-planted", "best")
+    assert best.run_id == board.set_index("gan").loc["dcgan", "mlflow_run_id"]
+
+
 def test_sigint_mid_trial_then_resume(study_dir):
     budget = {"steps": 400, "size": 32, "batch": 8, "n_eval_samples": 32}  # ~2 s training: SIGINT lands mid-trial
     path = tiny_study(study_dir / "s.yaml", "intr", budget=budget)

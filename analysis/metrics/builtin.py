@@ -117,14 +117,21 @@ def ndb_js(p: Pair) -> float:
     return _ndb(p)["ndb_js"]
 
 
+def _distinct(p: Pair):
+    """The suite's one distinct-frame count (:class:`analysis.protocol.score.DistinctCount`),
+    in the space of the real frames."""
+    from analysis.protocol.score import DistinctCount  # late: the protocol imports this registry
+    return p.shared("distinct", lambda: DistinctCount(p.real_feats))
+
+
 @register_metric("vendi_real", needs={FEATURES}, better=None)
 def vendi_real(p: Pair) -> float:
-    return diversity.vendi(_whiten(p)(p.real_feats))
+    return _distinct(p).count(p.real_feats)
 
 
 @register_metric("vendi_fake", needs={FEATURES}, better=HIGHER)
 def vendi_fake(p: Pair) -> float:
-    return diversity.vendi(_whiten(p)(p.fake_feats))
+    return _distinct(p).count(p.fake_feats)
 
 
 @register_metric("ms_ssim_real", needs={FRAMES}, better=None)

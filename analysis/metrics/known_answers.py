@@ -13,11 +13,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from analysis import diversity, memorization, morphology
+from analysis import memorization, morphology
 from analysis.degradations import add_noise, blur
 from analysis.extractors.base import Extractor
 from analysis.extractors.cache import cached_features
-from analysis.metrics.builtin import standardize
+from analysis.protocol.score import DistinctCount
 from analysis.metrics.morphology_distance import morph_distances
 from analysis.metrics.splits import halves_by_movie
 from analysis.metrics.suite import compare_arrays
@@ -121,7 +121,7 @@ class Validator:
         pick = np.linspace(0, len(x) - 1, k).round().astype(int)
         fake_f = self.feats(x[np.repeat(pick, m // k)])
         real_f = self.feats(x)
-        v = diversity.vendi(standardize(fake_f, real_f))
+        v = DistinctCount(real_f).count(fake_f)
         bday = memorization.birthday_support(fake_f, real_f, seed=self.seed)["support"]
         bday_real = memorization.birthday_support(real_f, real_f, seed=self.seed)["support"]
         # "small": of the order of k and far below the real set's (exact repeats are duplicates;

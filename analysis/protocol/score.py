@@ -201,7 +201,7 @@ class Protocol:
                      "floor_samples": {"frames": m, "movies": self.train.n_units},
                      "matching": "train frames subsampled to the number of samples"
                      if m == len(samples.x) else "samples subsampled to the number of train frames"}}
-        res.update(_compare(model, self.floor(m), self.q, self.reason))
+        res.update(_compare(model, self.floor(m), self.q, self.reason, (m, len(self.held.x))))
         return res
 
 
@@ -218,7 +218,16 @@ def _within(v: float, f: float, ci: list, fci: list, worse: int, has_null: bool)
     return bool(fci[0] <= v <= fci[1])
 
 
-def _compare(model: dict, floor: dict, q: float, reason: str | None) -> dict:
+def _null_sd(q: float, m: int, n_ref: int) -> dict:
+    """Sampling SDs of the memorisation statistics under their null, ``m`` samples against
+    ``n_ref`` held-out frames: binomial for ``copy_fraction``, Mann-Whitney for ``copy_auc``. The
+    floor's SD is never taken below these (with two train movies every bootstrap replicate can
+    give the same statistic, an SD of 0 and an infinite gap)."""
+    return {"copy_fraction": float(np.sqrt(q * (1 - q) / m)),
+            "copy_auc": float(np.sqrt((m + n_ref + 1) / (12 * m * n_ref)))}
+
+
+def _compare(model: dict, floor: dict, q: float, reason: str | None, n: tuple[int, int]) -> dict:
     """Floors, intervals, gaps and the verdict of a model's point values and replicates.
 
     Memorisation metrics have a known null instead of a train-based floor (train frames' own
@@ -239,7 +248,8 @@ def _compare(model: dict, floor: dict, q: float, reason: str | None) -> dict:
     ci = {k: _interval(v[k], mr[k]) for k in v}
     fci = {k: _interval(f[k], fr[k]) for k in v}
     gap_ci = {k: _interval(v[k] - f[k], mr[k] - fr[k]) for k in v}  # paired by the held-out draw
-    sd = {k: float(fr[k].std(ddof=1)) for k in v}
+    null_sd = _null_sd(q, *n)
+    sd = {k: max(float(fr[k].std(ddof=1)), null_sd.get(k, 0.0)) for k in v}
     gap = {k: (v[k] - f[k]) / max(sd[k], 1e-12) for k in v}
     worse = [abs(gap[k]) if METRICS[k] == 0 else max(0.0, METRICS[k] * gap[k])
              for k in HEADLINE if k in v]

@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from analysis.metrics import floor_key
-from analysis.protocol.flat import HIGH, LOW, gap_key
+from analysis.protocol.flat import COLLAPSED, COPYING, HIGH, INTENSITY, LOW, gap_key
 from analysis.protocol.ranking import rank_rows, verdict_word
 from analysis.protocol.score import HEADLINE
 from preprocessing.pipeline import Pipeline, op_flag
@@ -80,7 +80,8 @@ def leaderboard(study) -> pd.DataFrame:
     state``, the grid axes, the searched hyperparameters; for every metric of
     :func:`metric_columns` its value, ``_ci_low`` / ``_ci_high`` (95% over movies), ``floor_``
     (+ interval: training movies vs the same held-out movies at the same N) and ``gap_z_`` where
-    logged; ``n_samples``, ``n_heldout_movies``; ``pareto_rank`` with several objectives;
+    logged; the flags ``copying``, ``collapsed``, ``intensity_output``; ``n_samples``,
+    ``n_heldout_movies``; ``pareto_rank`` with several objectives;
     ``failure_reason``, ``mlflow_run_id``. ``attrs["metrics"]`` names the metric columns.
     """
     df = standing(study.trials)
@@ -102,7 +103,7 @@ def leaderboard(study) -> pd.DataFrame:
         for k in (m, m + LOW, m + HIGH, floor_key(m), floor_key(m) + LOW, floor_key(m) + HIGH, gap_key(m)):
             if k in df:
                 out[k] = df[k].to_numpy()
-    for k in ("n_samples", "n_heldout_movies"):
+    for k in (COPYING, COLLAPSED, INTENSITY, "n_samples", "n_heldout_movies"):
         out[k] = df.get(k, pd.Series(np.nan, index=df.index)).to_numpy()
     if len(study.objectives) > 1:
         out["pareto_rank"] = pareto_ranks(out, study.objectives)

@@ -26,8 +26,8 @@ def _real_frames(cfg, workspace):
 
 def _run(args) -> int:
     import numpy as np
-    from analysis.diversity import vendi
     from analysis.export import chunk_seed, export_frames, nn_threshold
+    from analysis.protocol.score import DistinctCount
     from bench.runs import load_generator
     from bench.workspace import workspace_dir
     from models.sampling import sample
@@ -42,7 +42,7 @@ def _run(args) -> int:
     ext, why = _extractor()
     features = ext.features if ext is not None else None
     notes = [] if ext is not None else [f"no Vendi/dedupe features: {why}"]
-    train_feats, thr, data_hash, vendi_real = None, None, None, None
+    train_feats, thr, data_hash, vendi_real, distinct = None, None, None, None, None
     try:
         train_x, held_x, data_hash = _real_frames(cfg, ws)
     except Exception as err:  # noqa: BLE001 - without the real frames only the extras are lost
@@ -56,10 +56,15 @@ def _run(args) -> int:
         thr = nn_threshold(train_feats, features(held_x), args.dedupe_quantile)
         print(f"dedupe threshold {thr:.4g} = {args.dedupe_quantile:.0%} quantile of held-out→train "
               f"nearest-neighbour distances ({len(held_x)} held-out, {len(train_x)} train frames)")
+    n_count = min(args.vendi_n, args.n)
     if features is not None and train_x is not None:
-        sub = np.random.default_rng(args.seed).permutation(len(train_x))[:args.vendi_n]
-        sub_feats = train_feats[sub] if train_feats is not None else features(train_x[sub])
-        vendi_real = (float(vendi(sub_feats)), len(sub))
+        # one space and definition (the protocol's): standardised by all real frames of the run
+        real = np.concatenate([train_x, held_x]) if held_x is not None and len(held_x) else train_x
+        real_feats = features(real)
+        distinct = DistinctCount(real_feats).count
+        n_count = min(n_count, len(real))  # real and generated counted at the same N
+        sub = np.random.default_rng(args.seed).permutation(len(real))[:n_count]
+        vendi_real = (distinct(real_feats[sub]), n_count)
 
     def source(k: int, count: int) -> np.ndarray:
         # a fixed inner batch bounds activation memory whatever --batch is
@@ -67,7 +72,7 @@ def _run(args) -> int:
 
     res = export_frames(source, args.n, Path(args.out), fmt=args.format, seed=args.seed,
                         batch=args.batch, features=features, dedupe_threshold=thr,
-                        train_feats=train_feats, vendi_subsample=args.vendi_n,
+                        train_feats=train_feats, vendi_subsample=n_count, distinct=distinct,
                         identity={"run_id": args.run, "dataset_hash": data_hash,
                                   "extractor": getattr(ext, "name", None),
                                   "size": int(cfg.size)})
@@ -81,9 +86,9 @@ def _run(args) -> int:
                          "or reproduces its training frames (compare the Vendi numbers); "
                          "--dedupe-quantile sets how close counts as the same frame")
     if res.vendi is not None:
-        real = f"; real: {vendi_real[0]:.1f} of {vendi_real[1]}" if vendi_real else ""
-        print(f"  effectively distinct: Vendi {res.vendi:.1f} of {res.vendi_n} subsampled "
-              f"frames ({getattr(ext, 'name', '?')} features{real})")
+        print(f"  effectively distinct frames (Vendi, {getattr(ext, 'name', '?')} features standardised "
+              f"by the real frames): generated {res.vendi:.1f} of {res.vendi_n}; real "
+              f"{vendi_real[0]:.1f} of {vendi_real[1]}")
     if args.ome_tiff:
         _write_stack(args, cfg, ws, res)
     for note in notes + res.notes:

@@ -10,7 +10,7 @@ def _run(args) -> int:
     out = judge_run(args.run, workspace=args.workspace, tracking_uri=args.tracking_uri,
                     n_samples=args.n_samples, folds=args.folds, seed=args.seed, judge=args.judge,
                     n_perm=args.perm, log=not args.no_log)
-    print(f"C2ST ({args.judge}, {args.folds}-fold, {out['c2st_n_real']} real vs "
+    print(f"C2ST ({args.judge}, {out['c2st_folds']}-fold leave-movie-out, {out['c2st_n_real']} real vs "
           f"{out['c2st_n_fake']} generated frames; 0.5 = indistinguishable)")
     print(f"  real vs generated: acc {out['c2st_acc']:.3f} [{out['c2st_acc_ci_low']:.3f}, "
           f"{out['c2st_acc_ci_high']:.3f}]  p = {out['c2st_p']:.2g} (binomial)"
@@ -30,7 +30,8 @@ def register(sub) -> None:
     p.add_argument("--tracking-uri", default=None, help="MLflow tracking URI (default ./mlruns)")
     p.add_argument("--n-samples", type=int, default=None,
                    help="generated frames (default: as many as held-out real frames)")
-    p.add_argument("--folds", type=int, default=5)
+    p.add_argument("--folds", type=int, default=5,
+                   help="folds of whole movies (at most; lowered to the movies per side)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--judge", default="cnn",
                    help=f"classifier: {listed(JUDGES)} (default cnn; logreg-pixels is the baseline)")

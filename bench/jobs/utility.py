@@ -35,7 +35,7 @@ def utility_run(run_id: str, *, workspace=None, tracking_uri: str | None = None,
     synth = sample(G, max(ratios) * len(ssl_real), seed=seed)
     res = utility(prep.x[is_lab & ~is_test], y[is_lab & ~is_test], prep.x[is_test], y[is_test],
                   synth, ssl_real=ssl_real, ratios=ratios, ssl_steps=ssl_steps, seed=seed,
-                  progress=progress)
+                  progress=progress, test_groups=prep.movie_ids[is_test])
     res.update(split=mode, generator_saw_test_frames=bool((is_test & ~is_held).any()))
     if log:
         log_to_run(run_id, tracking_uri, res["metrics"], "utility",
