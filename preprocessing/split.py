@@ -50,9 +50,10 @@ def split_by_movie(movie_ids, labels=None, heldout_fraction: float = 0.25, seed:
     Per label, ``round(heldout_fraction * n)`` of its movies (seeded shuffle) are held out, at
     least one when the label has two or more movies and never all of them, so every label with
     two movies is represented on both sides. Then, while fewer than ``min_heldout`` movies are
-    held out and train keeps at least ``min_heldout`` (or 1 with few movies), one more movie of
-    the label with most train movies moves over: two held-out movies are the least an interval
-    over movies needs.
+    held out and train keeps more than ``min_heldout``, one more movie of the label with most
+    train movies moves over: two held-out (and two train) movies are the least an interval over
+    movies needs. With fewer than ``2 * min_heldout`` movies no verdict is possible either way,
+    and training keeps the movies.
 
     Parameters
     ----------
@@ -72,9 +73,8 @@ def split_by_movie(movie_ids, labels=None, heldout_fraction: float = 0.25, seed:
     by_label = {g: list(rng.permutation([m for m in ids if lab[m] == g])) for g in sorted(set(lab.values()))}
     held = {g: ms[:min(len(ms) - 1, max(int(len(ms) >= 2), int(round(heldout_fraction * len(ms)))))]
             for g, ms in by_label.items()}
-    keep_train = min_heldout if len(ids) >= 2 * min_heldout else 1
     n_held = lambda: sum(map(len, held.values()))  # noqa: E731
-    while n_held() < min_heldout and len(ids) - n_held() > keep_train:
+    while n_held() < min_heldout and len(ids) - n_held() > min_heldout:
         spare = {g: len(ms) - len(held[g]) for g, ms in by_label.items()}  # train movies per label
         g = max(spare, key=lambda k: (spare[k], k))  # a label that keeps a train movie if any can
         held[g] = by_label[g][:len(held[g]) + 1]

@@ -38,8 +38,10 @@ def test_split_is_stratified_by_label_and_holds_out_two_movies():
     assert sorted(lab[m] for m in s.heldout) == ["a", "a", "b", "c"]  # round(1.5)=2, 1, and >= 1
     assert {lab[m] for m in s.train} == {"a", "b", "c"}
     assert s == split_by_movie(ids, labels, 0.25, seed=0) != split_by_movie(ids, labels, 0.25, seed=1)
+    four = split_by_movie(["w", "x", "y", "z"], None, 0.1)
+    assert len(four.heldout) == 2 and len(four.train) == 2  # two of each when possible
     few = split_by_movie(["x", "y", "z"], None, 0.1)
-    assert len(few.heldout) == 2 and len(few.train) == 1  # two held-out movies when possible
+    assert len(few.heldout) == 1 and len(few.train) == 2  # no verdict either way: training keeps them
     with pytest.raises(MitoError, match="several labels"):
         split_by_movie(["m0", "m0", "m1"], ["a", "b", "a"])
 

@@ -50,7 +50,7 @@ def pareto_png(x, y, front, labels, xobj, yobj, floor_x=None, floor_y=None) -> b
     for xi, yi, lab in zip(x, y, labels):
         ax.annotate(lab, (xi, yi), fontsize=6, xytext=(3, 3), textcoords="offset points")
     if floor_x is not None:
-        ax.axvline(floor_x, ls=":", c="C0", label="real-vs-real floor")
+        ax.axvline(floor_x, ls=":", c="C0", label="floor (median)")
     if floor_y is not None:
         ax.axhline(floor_y, ls=":", c="C0")
     better = {"minimize": "lower is better", "maximize": "higher is better"}

@@ -14,12 +14,6 @@ from analysis.protocol.ranking import verdict_word
 from analysis.report import board, figures
 from analysis.report.sections import Missing, ReportContext, register_section
 
-def floor_of(metric: str, columns) -> str | None:
-    """The column holding the real-vs-real floor of ``metric``, if logged."""
-    key = floor_key(metric)
-    return key if key in columns else None
-
-
 def fmt(v) -> str:
     if v is None or (isinstance(v, float) and not math.isfinite(v)):
         return "–"
