@@ -85,11 +85,13 @@ def test_threads_claim_each_cell_once(tmp_path):
 
 def test_local_study_end_to_end_and_rerun(study_dir, capsys):
     from bench.study.runner import resolve_target, run_study
-    path = tiny_study(study_dir / "s.yaml", "local4")
+    path = tiny_study(study_dir / "s.yaml", "local4", finish={"explain_frames": 8, "generate_ratio": 2})
     cfg = load_config(path)
     target = resolve_target(cfg, study_dir / "ws", tracking_uri=local_uri(study_dir))
     assert run_study(cfg, path, target) == 0
     out = capsys.readouterr()
+    for step in ("explain", "judge", "generate 2x"):  # the best trial's finishing steps
+        assert f"finish: {step} of run" in out.out, out.out
     assert sum(line.startswith("trial ") and " COMPLETE " in line for line in out.out.splitlines()) == 4
     assert "train " not in out.err  # no training bars under the study's one bar
     cfg, study, client = local_study(path)
@@ -114,7 +116,13 @@ def test_local_study_end_to_end_and_rerun(study_dir, capsys):
     assert "study/pareto.png" not in arts  # one objective (heldout_gap): no front to draw
     board = (study_dir / "ws" / "studies" / "local4" / "leaderboard.csv").read_text().splitlines()
     assert len(board) == 5 and board[0].startswith("rank,verdict,")
+    best_metrics = client.get_run(best.run_id).data.metrics
+    assert "c2st_acc" in best_metrics and "synthetic_distinct" in best_metrics
+    assert best_metrics["synthetic_frames"] == 2 * int(client.get_run(best.run_id).data.params["n_train"])
+    assert (study_dir / "ws" / "studies" / "local4" / "synthetic" / "manifest.json").is_file()
+    assert any(a.path.endswith("explain.json") for a in client.list_artifacts(best.run_id, "explain"))
     assert run_study(cfg, path, target) == 0  # resume: nothing to do
+    assert "finish: explain: already done" in capsys.readouterr().out
     assert len(client.search_model_versions("name='mitogan-local4'")) == 1  # not registered twice
     assert len(study.get_trials()) == 4 and len(child_runs(client, study)) == 4
     assert_nothing_running(client, study)

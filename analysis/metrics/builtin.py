@@ -117,6 +117,9 @@ def ndb_js(p: Pair) -> float:
     return _ndb(p)["ndb_js"]
 
 
+VENDI_N = 1000
+
+
 def _distinct(p: Pair):
     """The suite's one distinct-frame count (:class:`analysis.protocol.score.DistinctCount`),
     in the space of the real frames."""
@@ -124,14 +127,22 @@ def _distinct(p: Pair):
     return p.shared("distinct", lambda: DistinctCount(p.real_feats))
 
 
+def _count_at_same_n(p: Pair, feats: np.ndarray) -> float:
+    """Distinct frames of a seeded subsample of ``feats``, both sides at the same N (at most
+    ``VENDI_N``: the count's kernel matrix is N x N)."""
+    n = min(len(p.real_feats), len(p.fake_feats), VENDI_N)
+    idx = np.random.default_rng(p.seed).choice(len(feats), n, replace=False)
+    return _distinct(p).count(feats[np.sort(idx)])
+
+
 @register_metric("vendi_real", needs={FEATURES}, better=None)
 def vendi_real(p: Pair) -> float:
-    return _distinct(p).count(p.real_feats)
+    return _count_at_same_n(p, p.real_feats)
 
 
 @register_metric("vendi_fake", needs={FEATURES}, better=HIGHER)
 def vendi_fake(p: Pair) -> float:
-    return _distinct(p).count(p.fake_feats)
+    return _count_at_same_n(p, p.fake_feats)
 
 
 @register_metric("ms_ssim_real", needs={FRAMES}, better=None)

@@ -142,23 +142,35 @@ def copy_auc(d_sample: np.ndarray, d_ref: np.ndarray) -> float:
     return float(((above + 0.5 * (len(s) - below - above)) / len(s)).mean())
 
 
+def _pick(w: np.ndarray, n: int, rng: np.random.Generator) -> np.ndarray:
+    return w[rng.choice(len(w), n, replace=False)] if len(w) > n else w
+
+
+def reference_stats(ref: Side, n_vendi: int, bandwidth: float, rng: np.random.Generator) -> dict:
+    """What :func:`measure` needs of the reference alone: its k-NN radii to other movies and its
+    Vendi count at ``n_vendi`` frames. Computed once per reference draw and shared by every
+    sample set scored against it (the floor and each model): half of a replicate's work."""
+    k = dc_k(ref.groups)
+    return {"k": k, "radius": other_group_radius(ref.feats, ref.groups, k),
+            "vendi": vendi_count(_pick(ref.z, n_vendi, rng), bandwidth)}
+
+
 def measure(ref: Side, samp: Side, n_vendi: int, bandwidth: float, q: float = COPY_QUANTILE,
-            rng: np.random.Generator | None = None) -> dict[str, float]:
+            rng: np.random.Generator | None = None, ref_stats: dict | None = None) -> dict[str, float]:
     """Every metric of ``METRICS`` for samples ``samp`` against reference ``ref``.
 
     ``n_vendi``: frames of each side whose Vendi counts are compared (the same N both sides);
-    ``bandwidth``: the Vendi kernel's (:func:`vendi_count`).
+    ``bandwidth``: the Vendi kernel's (:func:`vendi_count`); ``ref_stats``:
+    :func:`reference_stats` of ``ref`` when already known.
     """
-    out = {"fid": frechet(ref.feats, samp.feats), "kid": kid(ref.feats, samp.feats)}
-    k = dc_k(ref.groups)
-    radius = other_group_radius(ref.feats, ref.groups, k)  # (N,)
-    inside = cdist(ref.feats, samp.feats) < radius[:, None]  # (N, M): sample in a reference ball
-    out["precision"] = float(inside.any(0).mean())
-    out["density"] = float(inside.sum(0).mean() / k)
-    out["coverage"] = float(inside.any(1).mean())
     rng = rng or np.random.default_rng(0)
-    pick = lambda w: w[rng.choice(len(w), n_vendi, replace=False)] if len(w) > n_vendi else w  # noqa: E731
-    out["vendi_ratio"] = vendi_count(pick(samp.z), bandwidth) / vendi_count(pick(ref.z), bandwidth)
+    r = ref_stats or reference_stats(ref, n_vendi, bandwidth, rng)
+    out = {"fid": frechet(ref.feats, samp.feats), "kid": kid(ref.feats, samp.feats)}
+    inside = cdist(ref.feats, samp.feats) < np.asarray(r["radius"])[:, None]  # (N, M): in a ball
+    out["precision"] = float(inside.any(0).mean())
+    out["density"] = float(inside.sum(0).mean() / r["k"])
+    out["coverage"] = float(inside.any(1).mean())
+    out["vendi_ratio"] = vendi_count(_pick(samp.z, n_vendi, rng), bandwidth) / r["vendi"]
     out["copy_fraction"] = float((samp.d_train < np.quantile(ref.d_train, q)).mean())
     out["copy_auc"] = copy_auc(samp.d_train, ref.d_train)
     for name, table in ref.tables.items():  # rows already standardised

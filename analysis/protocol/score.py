@@ -28,6 +28,8 @@ Protocol (``PRODUCT.md``, "Rules of the science"):
 """
 from __future__ import annotations
 
+import hashlib
+
 import numpy as np
 from scipy.spatial.distance import cdist
 from sklearn.neighbors import NearestNeighbors
@@ -35,17 +37,25 @@ from threadpoolctl import threadpool_limits
 
 from analysis.extractors import get_extractor
 from analysis.extractors.base import Extractor
-from analysis.extractors.cache import cached_features
-from analysis.protocol.measures import COPY_QUANTILE, METRICS, Side, measure, spectrum_rows, vendi_count
+from analysis.extractors.cache import array_hash, cached_features, cached_object
+from analysis.protocol.measures import (COPY_QUANTILE, METRICS, Side, measure, reference_stats,
+                                        spectrum_rows, vendi_count)
 from analysis.protocol.roles import MIN_HELDOUT_MOVIES, Role
 
 N_BOOT = 200
+VERSION = "1"  # bump when a change here alters results: part of every cache key below
 COLLAPSE_RATIO = 0.5  # fewer than half the distinct frames of the held-out set at the same N
 CI_METHOD = "percentile bootstrap over movies ({n} replicates, seeded), shifted to the point value"
 # Metrics shown as verdicts: those that pass the ladder (analysis/protocol/ladder.py); the
 # others stay in ``metrics`` as numbers.
 HEADLINE = ("fid", "kid", "precision", "coverage", "vendi_ratio", "copy_fraction", "morph_fd",
             "spectrum_fd")
+
+
+def _role_hash(r: Role) -> str:
+    """Content hash of a role: frames, units and strata (a cache key part)."""
+    labels = "\x1f".join(r.units) + "\x1e" + ("" if r.strata is None else "\x1f".join(r.strata))
+    return array_hash(r.x) + hashlib.sha256(labels.encode()).hexdigest()[:16]
 
 
 def _scaler(ref: np.ndarray):
@@ -111,6 +121,9 @@ class Protocol:
         self.ex = get_extractor(extractor) if isinstance(extractor, str) else extractor
         self.ws, self.n_boot, self.seed, self.q, self.morph = workspace, n_boot, seed, q, morphology
         self.train, self.held = train, heldout
+        # on-disk caches (morphology tables, floors, whole results) only in a given workspace
+        self._key = [VERSION, self.ex.name, self.ex.weights_hash, *map(_role_hash, (train, heldout)),
+                     str(n_boot), str(seed), repr(q), str(morphology)]
         f_tr, f_h = self._feats(train.x), self._feats(heldout.x)
         # every standardisation is fitted once, on all real frames, so no role is favoured and no
         # bootstrap replicate rescales (a per-replicate scale explodes on near-constant columns)
@@ -124,6 +137,7 @@ class Protocol:
         self.h = self._side(f_h, heldout)
         self.h_units = _units(heldout.units, heldout.strata)
         self._floors: dict[int, dict] = {}
+        self._ref: dict[tuple, dict] = {}  # (m, b) -> reference_stats of replicate b's held-out draw
         self.reason = None
         if min(heldout.n_units, train.n_units) < MIN_HELDOUT_MOVIES:
             self.reason = (f"no verdict possible: {heldout.n_units} held-out and {train.n_units} train "
@@ -135,8 +149,10 @@ class Protocol:
     def _raw_tables(self, x) -> dict:
         out = {"spectrum": spectrum_rows(x)}
         if self.morph:
-            from analysis.morphology import morphology_table
-            out["morph"] = morphology_table(x[:, 0]).to_numpy(np.float64)  # (N, F)
+            from analysis.morphology import MORPHOLOGY_VERSION, morphology_table
+            out["morph"] = cached_object("morphology", [array_hash(x), MORPHOLOGY_VERSION],
+                                         lambda: morphology_table(x[:, 0]), workspace=self.ws,
+                                         use_cache=self.ws is not None).to_numpy(np.float64)  # (N, F)
         return out
 
     def _side(self, f: np.ndarray, role: Role, d_train: np.ndarray | None = None) -> Side:
@@ -174,12 +190,30 @@ class Protocol:
         s_idx = _draw(units, rng)
         if len(s_idx) != m:
             s_idx = rng.choice(s_idx, m, replace=len(s_idx) < m)
-        return measure(self.h.take(h_idx), samp.take(s_idx), min(m, len(h_idx)), self.bandwidth, self.q, rng)
+        ref = self.h.take(h_idx)
+        key = (m, b)  # the reference draw of replicate b: shared by the floor and every model
+        if key not in self._ref:
+            self._ref[key] = reference_stats(ref, min(m, len(h_idx)), self.bandwidth,
+                                             np.random.default_rng([self.seed, b, 2]))
+        return measure(ref, samp.take(s_idx), min(m, len(h_idx)), self.bandwidth, self.q, rng,
+                       self._ref[key])
 
     def floor(self, m: int) -> dict:
-        """Train-vs-held-out at ``m`` sample frames (cached per m)."""
+        """Train-vs-held-out at ``m`` sample frames (cached per m, in memory and in the
+        workspace: a later process scoring another generator against the same split reuses it)."""
         if m not in self._floors:
-            self._floors[m] = self._run(self.tr, _units(self.train.units, self.train.strata), m)
+            def compute():
+                f = self._run(self.tr, _units(self.train.units, self.train.strata), m)
+                return {"value": f["value"], "reps": None if f["reps"] is None else
+                        {k: v.tolist() for k, v in f["reps"].items()},
+                        "ref": [[b, r["k"], r["radius"].tolist(), r["vendi"]]
+                                for (mm, b), r in self._ref.items() if mm == m]}
+            f = cached_object("protocol-floors", self._key + [str(m)], compute, workspace=self.ws,
+                              use_cache=self.ws is not None)
+            self._floors[m] = {"value": f["value"], "reps": None if f["reps"] is None else
+                               {k: np.asarray(v) for k, v in f["reps"].items()}}
+            self._ref.update({(m, b): {"k": k, "radius": np.asarray(r), "vendi": v}
+                              for b, k, r, v in f["ref"]})
         return self._floors[m]
 
     def score(self, samples: Role) -> dict:
@@ -189,7 +223,16 @@ class Protocol:
         and ``verdict`` (``possible``, ``reason``, ``within_floor.<m>``, ``copying``,
         ``collapsed``)."""
         m = min(len(samples.x), len(self.train.x))
+        return cached_object("protocol-results", self._key + [_role_hash(samples)],
+                             lambda: self._score(samples, m), workspace=self.ws,
+                             use_cache=self.ws is not None)
+
+    def _score(self, samples: Role, m: int) -> dict:
+        given = len(samples.x)
+        if given > m:  # matched N: only M samples are ever compared, so only M are embedded
+            samples = samples.subset(np.sort(np.random.default_rng([self.seed, 7]).choice(given, m, replace=False)))
         samp = self._side(self._feats(samples.x), samples)
+        floor = self.floor(m)  # first: its reference draws are the model's too
         model = self._run(samp, _units(samples.units, samples.strata), m)
         res = {"metrics": model["value"], "extractor": self.ex.name,
                "weights_hash": self.ex.weights_hash, "n_boot": self.n_boot, "seed": self.seed,
@@ -197,11 +240,11 @@ class Protocol:
                "headline": [k for k in HEADLINE if k in model["value"]],
                "n": {"train": {"frames": len(self.train.x), "movies": self.train.n_units},
                      "heldout": {"frames": len(self.held.x), "movies": self.held.n_units},
-                     "samples": {"frames": m, "given": len(samples.x), "units": samples.n_units},
+                     "samples": {"frames": m, "given": given, "units": samples.n_units},
                      "floor_samples": {"frames": m, "movies": self.train.n_units},
                      "matching": "train frames subsampled to the number of samples"
-                     if m == len(samples.x) else "samples subsampled to the number of train frames"}}
-        res.update(_compare(model, self.floor(m), self.q, self.reason, (m, len(self.held.x))))
+                     if m == given else "samples subsampled to the number of train frames"}}
+        res.update(_compare(model, floor, self.q, self.reason, (m, len(self.held.x))))
         return res
 
 

@@ -81,6 +81,17 @@ class Pruning(_Strict):
     n_warmup_steps: int = Field(0, ge=0)
 
 
+class Finish(_Strict):
+    """What the study runs for its best trial (rank 1 of the protocol's ranking) once every cell
+    is done, before the report; each step is skipped when the run already has its outputs, so a
+    rerun resumes. ``generate_ratio``: synthetic frames per real training frame."""
+    explain: bool = True
+    explain_frames: int = Field(32, ge=4)
+    judge: bool = True
+    generate: bool = True
+    generate_ratio: int = Field(50, ge=1)
+
+
 class StudyConfig(_Strict):
     name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
     datasets: list[DatasetSpec] = Field(min_length=1)
@@ -93,6 +104,7 @@ class StudyConfig(_Strict):
     train: dict = {}                       # extra TrainConfig fields (ema, width, lr_g, ...)
     objectives: list[Objective] = Field([Objective(**o) for o in DEFAULT_OBJECTIVES], min_length=1)
     pruning: Pruning = Pruning()
+    finish: Finish = Finish()
     storage: str | None = None
     tracking_uri: str | None = None
     workers: int = Field(1, ge=1)
@@ -115,8 +127,8 @@ class StudyConfig(_Strict):
             raise ValueError("pruning needs a single objective: Optuna does not prune "
                              "multi-objective studies (keep one objective or disable pruning)")
         if self.pruning.enabled and self.objectives[0].direction != "minimize":
-            raise ValueError("pruning reports the common-space morphology distance (lower is "
-                             "better): the objective must be minimized")
+            raise ValueError("pruning reports the morphology distance to held-out frames (lower "
+                             "is better): the objective must be minimized")
         clash = set(self.search.params) & set(GRID_AXES)
         if clash:
             raise ValueError(f"search.params may not redefine grid axes: {sorted(clash)}")

@@ -212,12 +212,15 @@ def finish(cfg: StudyConfig, study, ctx: StudyContext) -> int:
         return 3
     runs.set_parent_status(ctx.tracking_uri, ctx.parent_run_id, "FINISHED")
     from bench.jobs.report import build_report  # late: the report pulls in matplotlib and captum
+    from bench.study.finish import best_run, finish_best
+    best = best_run(cfg, ctx)
+    if best is not None:
+        finish_best(cfg, ctx, best, report_dir(cfg, ctx.workspace))
     page = build_report(cfg.name, report_dir(cfg, ctx.workspace), tracking_uri=ctx.tracking_uri,
                         workspace=ctx.workspace)
     print(f"summary: {page.markdown}")
     print(f"report: {page.html}")
     uri = redact(ctx.tracking_uri)
-    _register_best(cfg, ctx)
     print(f"open the MLflow UI: mitogan ui --tracking-uri '{uri}'   "
           f"(or: mlflow ui --backend-store-uri '{uri}')")
     return 0
@@ -232,25 +235,6 @@ def trial_line(number: int, out) -> str:
     return (f"trial {number} {out.state}{' ' + vals if vals else ''}"
             f"{' (' + out.reason + ')' if out.reason and out.state != 'COMPLETE' else ''}"
             f" [{secs:.0f} s{', run ' + out.run_id[:8] if out.run_id else ''}]{where}")
-
-
-def _register_best(cfg: StudyConfig, ctx: StudyContext) -> None:
-    """The leaderboard's rank-1 trial (the protocol's ranking) → model ``mitogan-<study>``, alias
-    ``best``; nothing when no trial is ranked."""
-    from analysis.report.board import leaderboard
-    from bench.jobs.study_data import collect
-    from bench.model_log import register_best
-    from bench.tracking import client
-    board = leaderboard(collect(cfg.name, ctx.tracking_uri))
-    done = board[board["rank"] == 1] if not board.empty else board
-    if done.empty:
-        print("best model: none registered (no complete trial with a verdict on an intensity pipeline)")
-        return
-    name = f"mitogan-{cfg.name}"
-    version = register_best(client(ctx.tracking_uri), name, done.iloc[0]["mlflow_run_id"])
-    if version is not None:
-        print(f"best model: models:/{name}@best (version {version.version}, trial "
-              f"{done.iloc[0]['trial']})")
 
 
 def run_worker(cfg: StudyConfig, target: Target) -> int:
