@@ -41,7 +41,8 @@ def study(tmp_path_factory):
     cells_dataset(tmp, ws)
     uri = local_uri(tmp)
     tiny_study(tmp / "tiny.yaml", "tiny", pipelines=["normalize|resize"], tracking_uri=uri,
-               storage=f"journal:{tmp / 'mlruns' / 'optuna.journal'}")
+               storage=f"journal:{tmp / 'mlruns' / 'optuna.journal'}",
+               finish={"explain_frames": 8, "generate_ratio": 2})  # the main job's finish, small
     assert main(["--workspace", str(ws), "study", "--config", str(tmp / "tiny.yaml")]) == 0
     from bench.jobs.report import build_report
     res = build_report("tiny", tmp / "report", tracking_uri=uri, workspace=ws)
@@ -56,14 +57,17 @@ def test_report_in_browser(study, tmp_path):
     # self-contained: no fetched resources (images are data URIs, script inline)
     assert not re.search(r'(src|href)="(https?:)?//', html) and "<link" not in html
     assert html.count('class="tile"') == 16 and 'src="data:image/png;base64,' in html
-    for section in ("leaderboard", "pareto", "losses", "quiz", "samples", "provenance"):
-        sec = re.search(rf'<section id="sec-{section}">(.*?)</section>', html, re.S).group(1)
-        assert "Not available" not in sec, f"{section}: {sec[:300]}"
-    prov = re.search(r'<section id="sec-provenance">(.*?)</section>', html, re.S).group(1)
+    sections = dict(re.findall(r'<section id="sec-(\w+)">(.*?)</section>', html, re.S))
+    assert list(sections)[0] == "verdict" and "pareto" not in sections  # one objective: no front
+    for name, sec in sections.items():  # the main job's report: every section filled
+        assert "Not available" not in sec and "not available" not in sec, f"{name}: {sec[:300]}"
+    targets = re.findall(r'<li data-target="sec-(\w+)">', sections["verdict"])
+    assert len(targets) == 5 and set(targets) <= set(sections), targets  # each sentence: its evidence
+    assert "Best at matching the held-out movies" in sections["verdict"]
+    assert "effectively distinct frames" in sections["verdict"]  # the finish's synthetic set
+    prov = sections["provenance"]
     assert "mito-ssl" in prov and "data_hash" in prov        # extractor and data set hash named
-    # an absent input (no `mitogan explain` run) is one line, not a failure
-    attr = re.search(r'<section id="sec-attribution">(.*?)</section>', html, re.S).group(1)
-    assert "Not available" in attr and "explain" in attr
+    assert "explain" in sections["attribution"]
 
     run = chromium(res.html, tmp_path / "p1", "--dump-dom", query="?selftest=1")
     attrs = body_attrs(run.stdout)
@@ -80,7 +84,7 @@ def test_report_in_browser(study, tmp_path):
     logged = {a.path for a in client.list_artifacts(res.logged_to, "report")}
     assert logged == {"report/report.html", "report/summary.md"}
     md = res.markdown.read_text()
-    assert "Best trial" in md and "| trial |" in md
+    assert "Best trial" in md and "| trial |" in md and md.index("## Verdict") < md.index("Best trial")
 
 
 def test_selftest_detects_a_broken_page(study, tmp_path):

@@ -6,8 +6,9 @@ For every protocol metric ``<m>`` (``fid``, ``morph_fd``, ``copy_fraction``, ...
 (+ ``_ci_low`` / ``_ci_high``) the train-vs-held-out floor at the same N, ``gap_z_<m>`` the gap in
 floor SDs, ``within_floor_<m>`` 1/0. Then the verdict (``copying``, ``collapsed``,
 ``verdict_possible``, 1/0), the objective ``heldout_gap`` (mean worse-side gap in floor SDs over
-the headline metrics: 0 = as good as new real movies; the studies' default objective) and the
-counts behind it. Booleans are 1.0/0.0 (MLflow metrics are numbers); a verdict that is not
+the headline metrics: 0 = as good as new real movies; the studies' default objective; with its
+interval over the model's replicates, ``heldout_gap_ci_low`` / ``_ci_high``) and the counts
+behind it. Booleans are 1.0/0.0 (MLflow metrics are numbers); a verdict that is not
 possible logs no interval, gap or flag at all (absent, never a misleading 0).
 """
 from __future__ import annotations
@@ -42,8 +43,8 @@ def metric_keys(m: str) -> list[str]:
 
 def all_keys() -> list[str]:
     """Every key :func:`flatten` can write (what a study may name as an objective)."""
-    return [k for m in METRICS for k in metric_keys(m)] + [OBJECTIVE, COPYING, COLLAPSED,
-                                                            POSSIBLE, INTENSITY, *COUNTS]
+    return [k for m in METRICS for k in metric_keys(m)] + [
+        OBJECTIVE, OBJECTIVE + LOW, OBJECTIVE + HIGH, COPYING, COLLAPSED, POSSIBLE, INTENSITY, *COUNTS]
 
 
 def inception_keys(flat: dict[str, float] | None = None) -> dict[str, float] | list[str]:
@@ -71,7 +72,8 @@ def flatten(res: dict) -> dict[str, float]:
             out[key + LOW], out[key + HIGH] = float(lo), float(hi)
         out[gap_key(m)] = float(res["gap_z"][m])
         out[within_key(m)] = float(v["within_floor"][m])
-    out.update({OBJECTIVE: float(res["objective"]), COPYING: float(v["copying"]),
+    out.update({OBJECTIVE: float(res["objective"]), OBJECTIVE + LOW: float(res["objective_ci"][0]),
+                OBJECTIVE + HIGH: float(res["objective_ci"][1]), COPYING: float(v["copying"]),
                 COLLAPSED: float(v["collapsed"])})
     return out
 

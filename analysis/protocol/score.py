@@ -43,7 +43,7 @@ from analysis.protocol.measures import (COPY_QUANTILE, METRICS, Side, measure, r
 from analysis.protocol.roles import MIN_HELDOUT_MOVIES, Role
 
 N_BOOT = 200
-VERSION = "1"  # bump when a change here alters results: part of every cache key below
+VERSION = "2"  # bump when a change here alters results: part of every cache key below
 COLLAPSE_RATIO = 0.5  # fewer than half the distinct frames of the held-out set at the same N
 CI_METHOD = "percentile bootstrap over movies ({n} replicates, seeded), shifted to the point value"
 # Metrics shown as verdicts: those that pass the ladder (analysis/protocol/ladder.py); the
@@ -283,7 +283,7 @@ def _compare(model: dict, floor: dict, q: float, reason: str | None, n: tuple[in
     f = {k: null.get(k, floor["value"][k]) for k in v}
     if reason:
         return {"floor": f, "ci": None, "floor_ci": None, "gap_ci": None, "floor_sd": None,
-                "gap_z": None, "objective": None,
+                "gap_z": None, "objective": None, "objective_ci": None,
                 "verdict": {"possible": False, "reason": reason, "within_floor": {},
                             "copying": None, "collapsed": None}}
     fr = {k: null[k] + floor["reps"][k] - np.median(floor["reps"][k]) if k in null else floor["reps"][k]
@@ -296,9 +296,14 @@ def _compare(model: dict, floor: dict, q: float, reason: str | None, n: tuple[in
     gap = {k: (v[k] - f[k]) / max(sd[k], 1e-12) for k in v}
     worse = [abs(gap[k]) if METRICS[k] == 0 else max(0.0, METRICS[k] * gap[k])
              for k in HEADLINE if k in v]
+    # the objective's interval: the same mean over the model's replicates (the floor fixed)
+    rep_gap = {k: (mr[k] - f[k]) / max(sd[k], 1e-12) for k in HEADLINE if k in v}
+    rep_worse = [np.abs(g) if METRICS[k] == 0 else np.maximum(0.0, METRICS[k] * g)
+                 for k, g in rep_gap.items()]
     within = {k: _within(v[k], f[k], ci[k], fci[k], METRICS[k], k in null) for k in v}
     return {"floor": f, "ci": ci, "floor_ci": fci, "gap_ci": gap_ci, "floor_sd": sd, "gap_z": gap,
             "objective": float(np.mean(worse)),
+            "objective_ci": _interval(float(np.mean(worse)), np.mean(rep_worse, axis=0)),
             "verdict": {"possible": True, "reason": None, "within_floor": within,
                         "copying": bool(ci["copy_fraction"][0] > q),
                         "collapsed": bool(ci["vendi_ratio"][1] < COLLAPSE_RATIO)}}

@@ -11,7 +11,7 @@ from analysis.memorization import nearest_train
 from analysis.morphology import morphology_table
 from analysis.report import figures
 from analysis.report.sections import Missing, ReportContext, register_section
-from analysis.report.tables import fmt, metric_cell
+from analysis.report.tables import arrow, fmt, metric_cell
 from preprocessing.physical import PHYSICAL_COLUMNS
 
 N_TILES = 8
@@ -91,7 +91,7 @@ _FLAGS = ("copying", "collapsed")
 def memorization(ctx: ReportContext) -> dict:
     rid = ctx.best()
     row = ctx.trial_row(rid)
-    metrics = [(k, metric_cell(row, k)) for k in _MEMO_KEYS if pd.notna(row.get(k))]
+    metrics = [(f"{k} {arrow(k)}", metric_cell(row, k)) for k in _MEMO_KEYS if pd.notna(row.get(k))]
     flags = [(k, "yes" if row[k] == 1 else "no") for k in _FLAGS if pd.notna(row.get(k))]
     out = {"flags": flags, "label": _label(ctx, rid), "metrics": metrics, "pairs": None, "pairs_missing": None}
     try:
@@ -109,13 +109,20 @@ def memorization(ctx: ReportContext) -> dict:
     return out
 
 
+def morphology_tables(ctx: ReportContext, rid: str):
+    """Morphology tables of up to 256 held-out frames of run ``rid`` and as many of its samples."""
+    def make():
+        _, held = ctx.real(rid)
+        n = min(len(held), 256)
+        return morphology_table(held[:n, 0]), morphology_table(ctx.fake(rid, n)[:, 0])
+    return ctx.memo(("morphology", rid), make)
+
+
 @register_section("morphology", "Morphology: real vs generated", 90)
 def morphology(ctx: ReportContext) -> dict:
     rid = ctx.best()
-    _, held = ctx.real(rid)
-    n = min(len(held), 256)
-    real_df = morphology_table(held[:n, 0])
-    fake_df = morphology_table(ctx.fake(rid, n)[:, 0])
+    real_df, fake_df = morphology_tables(ctx, rid)
+    n = len(real_df)
     feats = [c for c in real_df.columns
              if c in fake_df and pd.api.types.is_numeric_dtype(real_df[c])][:16]
     if not feats:

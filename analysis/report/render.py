@@ -9,7 +9,7 @@ from pathlib import Path
 import jinja2
 import pandas as pd
 
-from analysis.report import imagery, records, tables  # noqa: F401 - importing registers the sections
+from analysis.report import imagery, records, tables, verdict  # noqa: F401 - importing registers the sections
 from analysis.report.sections import Section
 from analysis.report.study import StudyData
 from analysis.markdown import md_code, md_text
@@ -50,6 +50,9 @@ def render_markdown(study: StudyData, sections: list[Section]) -> str:
     sections' tables, and what was not available."""
     by = {s.name: s for s in sections}
     lines = [f"# MitoGAN study {md_code(study.name)}", ""]
+    vd = by.get("verdict")
+    if vd and vd.data:
+        lines += ["## Verdict", "", *[f"- {md_text(s['text'])}" for s in vd.data["sentences"]], ""]
     ov = by.get("overview")
     if ov and ov.data:
         counts = ", ".join(f"{c} {s}" for s, c in ov.data["counts"].items())
@@ -68,7 +71,7 @@ def render_markdown(study: StudyData, sections: list[Section]) -> str:
     board = lb.data["table"] if lb and lb.data else pd.DataFrame()
     top = board[board["state"] == "complete"].head(5) if len(board) else board
     if len(top):
-        cols = lb.data["columns"][:4]
+        cols = [c["name"] for c in lb.data["columns"][:4]]
         lines += ["Top complete trials (all of them in `leaderboard.csv`):", "",
                   "| rank | trial | gan | pipeline | verdict | " + " | ".join(cols) + " |",
                   "|---" * (5 + len(cols)) + "|"]

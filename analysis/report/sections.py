@@ -26,6 +26,10 @@ class Missing(Exception):
     """A section's inputs are absent; the message is shown as one line in its place."""
 
 
+class NotApplicable(Exception):
+    """The section does not apply to this study (a Pareto front of one objective): left out."""
+
+
 def _one_line(err: Exception, before: str = "", after: str = "") -> str:
     """``<before><ErrorType>: <message><after>``, cut to its first line and 300 characters."""
     return f"{before}{type(err).__name__}: {err}{after}".splitlines()[0][:300]
@@ -136,6 +140,8 @@ def build_sections(ctx: ReportContext) -> list[Section]:
     for name, (_, title, fn) in _ordered():
         try:
             out.append(Section(name, title, data=fn(ctx)))
+        except NotApplicable:
+            continue
         except Missing as err:
             out.append(Section(name, title, missing=str(err)))
         except Exception as err:  # noqa: BLE001 - an input in an unexpected form: say so, go on

@@ -12,12 +12,20 @@ from analysis.metrics import floor_key
 from analysis.protocol.flat import read_metric
 from analysis.protocol.ranking import verdict_word
 from analysis.report import board, figures
-from analysis.report.sections import Missing, ReportContext, register_section
+from analysis.report.sections import Missing, NotApplicable, ReportContext, register_section
 
 def fmt(v) -> str:
     if v is None or (isinstance(v, float) and not math.isfinite(v)):
         return "–"
     return f"{v:.4g}" if isinstance(v, (float, np.floating)) else str(v)
+
+
+def arrow(metric: str) -> str:
+    """Which way is better: ↓ lower, ↑ higher, ≈ near the floor (density), ≈0.5 (the judge)."""
+    from analysis.protocol.measures import METRICS
+    if metric in METRICS:
+        return {1: "↓", -1: "↑", 0: "≈ floor"}[METRICS[metric]]
+    return {"heldout_gap": "↓", "c2st_acc": "≈0.5"}.get(metric, "↑" if metric.startswith("utility_gain") else "")
 
 
 def with_ci(value, ci) -> str:
@@ -56,7 +64,8 @@ def overview(ctx: ReportContext) -> dict:
         out["best"] = {"label": trial_label(row), "run_id": row["run_id"],
                        "settings": {p: row.get(p, "") for p in st.axes},
                        "verdict": verdict_word(row),
-                       "metrics": [(m, metric_cell(row, m)) for m in board.metric_columns(ranked, st.objectives)]}
+                       "metrics": [(f"{m} {arrow(m)}", metric_cell(row, m))
+                                   for m in board.metric_columns(ranked, st.objectives)]}
     return out
 
 
@@ -75,7 +84,7 @@ def leaderboard(ctx: ReportContext) -> dict:
                      "verdict": r.get("verdict") or "", "reason": r.get("failure_reason") or "",
                      "run_id": r["mlflow_run_id"], "params": [str(r.get(p, "")) for p in params],
                      "cells": [metric_cell(r, c) for c in cols]})
-    return {"columns": cols, "rows": rows, "params": params,
+    return {"columns": [{"name": c, "arrow": arrow(c)} for c in cols], "rows": rows, "params": params,
             "files": {"leaderboard.csv": df}, "table": df}
 
 
@@ -83,7 +92,7 @@ def leaderboard(ctx: ReportContext) -> dict:
 def pareto(ctx: ReportContext) -> dict:
     objectives = ctx.study.objectives
     if len(objectives) < 2:
-        raise Missing("the study has a single objective: no front to draw")
+        raise NotApplicable("the study has a single objective: no front to draw")
     (x, dx), (y, dy) = objectives[:2]
     df = _board(ctx)
     if x not in df or y not in df:
