@@ -22,7 +22,8 @@ Protocol (``PRODUCT.md``, "Rules of the science"):
   better than every floor replicate is still "as good as new real movies" (with few train
   movies the floor itself is sometimes farther from the held-out movies than another set is).
   ``gap_z`` = (value - floor) / sd of the floor replicates. ``copying`` when the lower bound of
-  ``copy_fraction`` is above its null ``q``; ``collapsed`` when the upper bound of
+  ``copy_fraction`` is above the upper bound of its null's interval (``q`` with the spread real
+  new movies show: with few movies a fresh movie alone can land far from ``q``); ``collapsed`` when the upper bound of
   ``vendi_ratio`` is below ``COLLAPSE_RATIO``.
   Fewer than ``MIN_HELDOUT_MOVIES`` held-out (or train) movies: no intervals, no verdict.
 """
@@ -43,8 +44,11 @@ from analysis.protocol.measures import (COPY_QUANTILE, METRICS, Side, measure, r
 from analysis.protocol.roles import MIN_HELDOUT_MOVIES, Role
 
 N_BOOT = 200
-VERSION = "2"  # bump when a change here alters results: part of every cache key below
+VERSION = "4"  # bump when a change here alters results: part of every cache key below
 COLLAPSE_RATIO = 0.5  # fewer than half the distinct frames of the held-out set at the same N
+# what each metric can be (kid, an unbiased MMD², can be negative): intervals are clipped to it
+BOUNDS = {**{k: (0.0, np.inf) for k in ("fid", "density", "vendi_ratio", "morph_fd", "spectrum_fd")},
+          **{k: (0.0, 1.0) for k in ("precision", "coverage", "copy_fraction", "copy_auc")}}
 CI_METHOD = "percentile bootstrap over movies ({n} replicates, seeded), shifted to the point value"
 # Metrics shown as verdicts: those that pass the ladder (analysis/protocol/ladder.py); the
 # others stay in ``metrics`` as numbers.
@@ -79,9 +83,11 @@ def _draw(units: list[list[np.ndarray]], rng: np.random.Generator) -> np.ndarray
     return np.concatenate([u[i] for u in units for i in rng.integers(0, len(u), len(u))])
 
 
-def _interval(point: float, reps: np.ndarray) -> list[float]:
+def _interval(point: float, reps: np.ndarray, bounds=(-np.inf, np.inf)) -> list[float]:
+    """2.5-97.5% of ``reps`` shifted to ``point``, clipped to the metric's possible ``bounds``
+    (the shift can carry a bound past a distance's 0 or a fraction's 1)."""
     lo, mid, hi = np.quantile(reps, [0.025, 0.5, 0.975])
-    return [float(point - (mid - lo)), float(point + (hi - mid))]
+    return [float(max(point - (mid - lo), bounds[0])), float(min(point + (hi - mid), bounds[1]))]
 
 
 class DistinctCount:
@@ -250,10 +256,9 @@ class Protocol:
 
 def _within(v: float, f: float, ci: list, fci: list, worse: int, has_null: bool) -> bool:
     """Not beyond the floor interval on the metric's worse side (inside it when both sides are
-    worse); for a metric with a known null: the null lies inside (or beyond, on the better side,
-    of) the model's interval."""
+    worse); for a metric with a known null: the model's interval reaches the null's interval."""
     if has_null:
-        return bool(ci[0] <= f) if worse > 0 else bool(ci[1] >= f)
+        return bool(ci[0] <= fci[1]) if worse > 0 else bool(ci[1] >= fci[0])
     if worse > 0:
         return bool(v <= fci[1])
     if worse < 0:
@@ -288,8 +293,8 @@ def _compare(model: dict, floor: dict, q: float, reason: str | None, n: tuple[in
                             "copying": None, "collapsed": None}}
     fr = {k: null[k] + floor["reps"][k] - np.median(floor["reps"][k]) if k in null else floor["reps"][k]
           for k in v}
-    ci = {k: _interval(v[k], mr[k]) for k in v}
-    fci = {k: _interval(f[k], fr[k]) for k in v}
+    ci = {k: _interval(v[k], mr[k], BOUNDS.get(k, (-np.inf, np.inf))) for k in v}
+    fci = {k: _interval(f[k], fr[k], BOUNDS.get(k, (-np.inf, np.inf))) for k in v}
     gap_ci = {k: _interval(v[k] - f[k], mr[k] - fr[k]) for k in v}  # paired by the held-out draw
     null_sd = _null_sd(q, *n)
     sd = {k: max(float(fr[k].std(ddof=1)), null_sd.get(k, 0.0)) for k in v}
@@ -305,7 +310,7 @@ def _compare(model: dict, floor: dict, q: float, reason: str | None, n: tuple[in
             "objective": float(np.mean(worse)),
             "objective_ci": _interval(float(np.mean(worse)), np.mean(rep_worse, axis=0)),
             "verdict": {"possible": True, "reason": None, "within_floor": within,
-                        "copying": bool(ci["copy_fraction"][0] > q),
+                        "copying": bool(ci["copy_fraction"][0] > fci["copy_fraction"][1]),
                         "collapsed": bool(ci["vendi_ratio"][1] < COLLAPSE_RATIO)}}
 
 

@@ -8,9 +8,9 @@ pointing at the section with its evidence.
    against the fraction expected of new movies.
 4. Morphology, feature by feature: the generated median inside the middle half (25-75%) of the
    held-out frames is "within real variation"; outside it, in words ("too thin", "too few tips").
-5. Attribution: geometric features whose attribution exceeds the randomized-weights null (95%
-   interval above 0 in at least half of the methods that pass the sanity check), and whether the
-   causal blur check agreed.
+5. Attribution: geometric features whose attribution, beyond what the overlapping masks explain,
+   exceeds the randomized-weights null (``unique`` excess, 95% interval above 0, in at least half
+   of the methods that pass the sanity check), and whether the causal blur check agreed.
 """
 from __future__ import annotations
 
@@ -40,7 +40,12 @@ def _num(row, key):
 
 
 def _setting(row) -> str:
-    return f"{row.get('pipeline', '?')} × {row.get('gan', '?')} (trial {trial_label(row)})"
+    from preprocessing.pipeline import Pipeline
+    try:
+        pipe = Pipeline.parse(str(row.get("pipeline"))).short()
+    except Exception:  # noqa: BLE001 - a label only: show what was logged
+        pipe = str(row.get("pipeline", "?"))
+    return f"{pipe} × {row.get('gan', '?')} (trial {trial_label(row)})"
 
 
 def winner(ranked: pd.DataFrame) -> str:
@@ -74,9 +79,11 @@ def copying(row) -> str:
     if v is None:
         return "Copying was not measured (no held-out verdict)."
     copied = _num(row, "copying") == 1
+    null_hi = _num(row, "floor_copy_fraction" + HIGH)
     return (f"{'It copies training frames' if copied else 'It does not copy training frames'}: "
             f"{v:.0%} of its samples [{fmt(lo)}, {fmt(hi)}] are nearer a training frame than 90% "
-            "of held-out frames are; new movies would give 10%.")
+            "of held-out frames are; new movies would give 10%"
+            + (f" (up to {null_hi:.0%} with this few movies)." if null_hi is not None else "."))
 
 
 def morphology_words(real: pd.DataFrame, fake: pd.DataFrame) -> tuple[list[str], list[str]]:
@@ -109,14 +116,16 @@ def attribution(doc: dict) -> str:
     ok = table[table["sanity_pass"]] if "sanity_pass" in table and table["sanity_pass"].any() else table
     src = "real" if "real" in set(ok["source"]) else ok["source"].iloc[0]
     ok = ok[ok["source"] == src]
-    passed = ok.assign(above=ok["over_null_lo"] > 0).groupby("feature")["above"].mean()
+    lo = "unique_lo" if "unique_lo" in ok else "over_null_lo"  # beyond overlapping masks, when known
+    passed = ok.assign(above=ok[lo] > 0).groupby("feature")["above"].mean()
     salient = sorted(passed[passed >= 0.5].index)
     causal = pd.DataFrame(doc.get("causal", []))
     if not causal.empty:
         causal = causal[causal["source"] == src] if "source" in causal else causal
     agreed = [r["feature"] for _, r in causal.iterrows()
               if pd.notna(r.get("causal_lo")) and (r["causal_lo"] > 0 or r["causal_hi"] < 0)]
-    head = (f"On {src} frames the discriminator's attribution exceeded the randomized-weights null on "
+    head = (f"On {src} frames the discriminator's attribution, beyond the overlapping masks, "
+            "exceeded the randomized-weights null on "
             + (", ".join(salient) if salient else "no geometric feature"))
     tail = ("; the causal blur check agreed for " + ", ".join(agreed) + "." if agreed else
             "; the causal blur check found no feature whose blurring moved the discriminator more "
