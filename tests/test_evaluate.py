@@ -49,6 +49,16 @@ def test_evaluate_run_scores_against_heldout_movies_and_logs(run):
     assert flat["fid"] > flat["floor_fid_ci_high"] and flat["within_floor_fid"] == 0
     assert flat["heldout_gap"] > 2
     assert flat["copying"] == 0.0  # noise is no copy of any training frame
+    # morphology in µm: the simulator's pixel size, times the resize from its frames to 32 px
+    from analysis.morphology import morphology_table
+    from bench.runs import load_generator, run_split
+    from preprocessing.dataset import Dataset
+    from preprocessing.physical import training_pixel_size_um
+    _, cfg = load_generator(run["run_id"], run["uri"])
+    px = training_pixel_size_um(Dataset.load(cfg.dataset, run["ws"]), cfg.pipeline, cfg.size)
+    held = run_split(cfg, run["ws"], progress=False)[1]
+    assert px and flat["real_tubule_width_um_median"] == pytest.approx(
+        morphology_table(held.x[:, 0])["tubule_width_px"].median() * px)
 
     c = tracking.client(run["uri"])
     logged = c.get_run(run["run_id"]).data.metrics

@@ -141,9 +141,15 @@ def run_ladder(movies: Movies, *, extractor="mito-ssl", workspace=None, seed: in
     train, held, third = three_way(movies, seed)
     labels = None if movies.labels is None else movies.labels[np.isin(movies.movie_ids, third.units)]
     proto = Protocol(train, held, extractor=extractor, workspace=workspace, seed=seed, **kw)
-    results = {name: proto.score(s) for name, s in planted(train, third, labels, seed).items()}
-    return {"name": movies.name, "results": results, "ranking": rank_results(results),
-            **ladder_checks(results)}
+    rungs = planted(train, third, labels, seed)
+    results = {name: proto.score(s) for name, s in rungs.items()}
+    # the suite's one distinct-frame count, at the same N: k repeated frames, and real frames
+    distinct = {name: proto.distinct.count(proto._feats(rungs[name].x))  # noqa: SLF001
+                for name in ("c repeat-5", "a heldout-movies")}
+    out = {"name": movies.name, "results": results, "ranking": rank_results(results),
+           "distinct": {**distinct, "n": len(third.x)}, **ladder_checks(results)}
+    out["checks"]["c distinct count ≈ 5 (± 25%)"] = abs(distinct["c repeat-5"] - REPEAT_K) <= 0.25 * REPEAT_K
+    return out
 
 
 def ladder_checks(results: dict) -> dict:
@@ -184,6 +190,11 @@ def format_ladder(ladder: dict, metrics: list[str] | None = None) -> str:
                      + "".join(f"{g(r['metrics'][m]) + ('*' if not w[m] else ' '):>19}" for m in metrics))
         lines.append(f"{'  floor [95%]':<44}" + "".join(
             f"{g(r['floor'][m])} [{g(r['floor_ci'][m][0])},{g(r['floor_ci'][m][1])}]".rjust(19) for m in metrics))
+    d = ladder.get("distinct")
+    if d:
+        lines.append(f"distinct frames (Vendi, features standardised by the real frames) at N = {d['n']}: "
+                     f"{REPEAT_K} frames repeated {d['c repeat-5']:.2f}; real held-out-like movies "
+                     f"{d['a heldout-movies']:.1f}")
     lines += [f"{'PASS' if ok else 'FAIL'}  {check}" for check, ok in ladder["checks"].items()]
     lines += [f"metric {m} fails rung(s) {', '.join(r)}" + (": left out of the headline" if m in first["headline"]
               else " (not a headline metric)") for m, r in ladder["metric_failures"].items()]
