@@ -29,7 +29,7 @@ def nearest_grid(fake: np.ndarray, train: np.ndarray, idx: np.ndarray, dist: np.
 
 
 def morphology_histograms(real_df, fake_df, path: Path) -> Path:
-    """Figure: per-feature histograms of real (common space) vs generated morphology."""
+    """Figure: per-feature histograms of real (held-out) vs generated morphology."""
     cols = list(real_df.columns)
     ncol = 4
     nrow = int(np.ceil(len(cols) / ncol))

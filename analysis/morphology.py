@@ -1,7 +1,8 @@
-"""The one fixed segmentation ("common space") and the morphology of mitochondrial networks.
+"""The one fixed segmentation and the morphology of mitochondrial networks.
 
 Every trial's real and generated frames go through the same rules here, whatever preprocessing
-the trial trained on, so morphology metrics are comparable across preprocessing combos.
+the trial trained on; the protocol compares a generator's frames with real frames of its own
+pipeline, so the rules are the same on both sides of every comparison.
 
 Segmentation (:func:`segment`), per frame, intensities float32 in [0, 1]:
 

@@ -61,12 +61,12 @@ def _wait(url: str, seconds: float = 90) -> None:
 
 
 def _study_runs(uri: str) -> tuple[str, list[str]]:
-    """The demo study's experiment id and its trials' run ids (child runs)."""
+    """The demo study's experiment id and its trials' run ids (child runs, not the parent)."""
     from mlflow.tracking import MlflowClient
     c = MlflowClient(uri)
     exp = c.get_experiment_by_name("study-demo")
     runs = c.search_runs([exp.experiment_id], "tags.`mitogan.study` = 'demo'")
-    return exp.experiment_id, [r.info.run_id for r in runs]
+    return exp.experiment_id, [r.info.run_id for r in runs if "mitogan.trial" in r.data.tags]
 
 
 def mlflow_compare(chromium: str, uri: str, out: Path) -> None:
@@ -80,7 +80,7 @@ def mlflow_compare(chromium: str, uri: str, out: Path) -> None:
         base = f"http://127.0.0.1:{port}"
         _wait(base + "/health")
         query = urllib.request.quote(json.dumps(runs)) + "&experiments=" + urllib.request.quote(json.dumps([exp]))
-        screenshot(chromium, f"{base}/#/compare-runs?runs={query}", out, "1400,1000", 20000)
+        screenshot(chromium, f"{base}/#/compare-runs?runs={query}", out, "1700,1100", 20000)
     finally:
         os.killpg(server.pid, signal.SIGTERM)
         server.wait(timeout=30)

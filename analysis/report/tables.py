@@ -35,11 +35,13 @@ def with_ci(value, ci) -> str:
 
 def metric_cell(row, m: str) -> dict:
     """A metric of a flat row for a table: ``text`` value [95%], ``floor`` floor [95%], ``gap``
-    z in floor SDs, ``sort`` the value."""
+    the verdict word and the gap in floor SDs (``beyond floor, +19.7 SD``), ``sort`` the value."""
     r = read_metric(row, m)
+    word = "" if r["within"] is None else "within floor" if r["within"] else "beyond floor"
+    z = "" if r["gap_z"] is None else f"{r['gap_z']:+.1f} SD"
     return {"text": with_ci(r["value"], r["ci"]), "sort": "" if r["value"] is None else r["value"],
             "floor": "" if r["floor"] is None else with_ci(r["floor"], r["floor_ci"]),
-            "gap": "" if r["gap_z"] is None else f"z {r['gap_z']:+.1f}"}
+            "gap": ", ".join(w for w in (word, z) if w)}
 
 
 def trial_label(row) -> str:
@@ -51,6 +53,15 @@ def trial_label(row) -> str:
 
 def _board(ctx: ReportContext) -> pd.DataFrame:
     return ctx.memo("board", lambda: board.leaderboard(ctx.study))
+
+
+def _param(row, name: str) -> str:
+    """A grid axis as the leaderboard shows it: pipelines by their ops (the CSV has the full spec)."""
+    value = str(row.get(name, ""))
+    if name == "pipeline" and value:
+        from preprocessing.pipeline import Pipeline
+        return Pipeline.parse(value).short()
+    return value
 
 
 @register_section("overview", "Overview", 10)
@@ -82,7 +93,7 @@ def leaderboard(ctx: ReportContext) -> dict:
         rank = None if pd.isna(r.get("rank")) else int(r["rank"])
         rows.append({"label": trial_label(r), "trial": trial, "state": r["state"], "rank": rank,
                      "verdict": r.get("verdict") or "", "reason": r.get("failure_reason") or "",
-                     "run_id": r["mlflow_run_id"], "params": [str(r.get(p, "")) for p in params],
+                     "run_id": r["mlflow_run_id"], "params": [_param(r, p) for p in params],
                      "cells": [metric_cell(r, c) for c in cols]})
     return {"columns": [{"name": c, "arrow": arrow(c)} for c in cols], "rows": rows, "params": params,
             "files": {"leaderboard.csv": df}, "table": df}

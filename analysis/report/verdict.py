@@ -81,7 +81,7 @@ def copying(row) -> str:
     copied = _num(row, "copying") == 1
     null_hi = _num(row, "floor_copy_fraction" + HIGH)
     return (f"{'It copies training frames' if copied else 'It does not copy training frames'}: "
-            f"{v:.0%} of its samples [{fmt(lo)}, {fmt(hi)}] are nearer a training frame than 90% "
+            f"{v:.0%} of its samples [{lo:.0%}, {hi:.0%}] are nearer a training frame than 90% "
             "of held-out frames are; new movies would give 10%"
             + (f" (up to {null_hi:.0%} with this few movies)." if null_hi is not None else "."))
 
