@@ -117,7 +117,7 @@ def ndb_js(p: Pair) -> float:
     return _ndb(p)["ndb_js"]
 
 
-VENDI_N = 1000
+VENDI_N = 1000  # the count's kernel matrix is N x N
 
 
 def _distinct(p: Pair):
