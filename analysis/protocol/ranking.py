@@ -3,7 +3,9 @@
 A generator is ranked by its objective ``heldout_gap`` (mean standardised gap to its floor over
 the headline metrics, worse direction only; :mod:`analysis.protocol.score`): a number in units of
 the floor's own spread, so results computed against different references (each pipeline's real
-frames through its own transform) can share one ranking. Copiers rank after every non-copier.
+frames through its own transform) can share one ranking. Copiers rank after every non-copier,
+and collapsed generators after the others of their kind (a few frames repeated can sit close to
+every floor but one).
 A pipeline whose output is not an intensity image (an edge map, a mask) is left out of the
 ranking, with the reason: a perfect edge-map generator is at its own floor, which says nothing
 about whether it draws mitochondria. A result without a verdict (too few movies) is not ranked.
@@ -51,12 +53,14 @@ def verdict_word(row) -> str:
 
 def rank_rows(rows: list) -> list[int | None]:
     """Rank (1 = best) of every flat row, ``None`` for rows not ranked (no verdict, not an
-    intensity image, no objective). Order: non-copiers, then copiers; each by ``heldout_gap``."""
+    intensity image, no objective). Order: non-copiers, then copiers; within each, generators that
+    did not collapse first; then by ``heldout_gap``."""
     def rankable(r) -> bool:
         return (_num(r, POSSIBLE, 0.0) == 1.0 and _num(r, INTENSITY, 1.0) == 1.0
                 and math.isfinite(_num(r, OBJECTIVE)))
     order = sorted((i for i, r in enumerate(rows) if rankable(r)),
-                   key=lambda i: (_num(rows[i], COPYING, 0.0), _num(rows[i], OBJECTIVE), i))
+                   key=lambda i: (_num(rows[i], COPYING, 0.0), _num(rows[i], COLLAPSED, 0.0),
+                                  _num(rows[i], OBJECTIVE), i))
     ranks: list[int | None] = [None] * len(rows)
     for rank, i in enumerate(order, 1):
         ranks[i] = rank

@@ -36,7 +36,7 @@ class StudyData:
 
     def ranked(self) -> pd.DataFrame:
         """Complete trials the protocol ranks, best first (:func:`analysis.report.board.ranked`):
-        non-copiers before copiers, then by ``heldout_gap``; non-intensity pipelines and trials
+        non-copiers before copiers, collapsed last within each, then by ``heldout_gap``; non-intensity pipelines and trials
         without a verdict are not ranked."""
         from analysis.report.board import ranked
         return ranked(self.trials)
