@@ -31,7 +31,10 @@ def format_result(res: dict, title: str) -> str:
     if not v["possible"]:
         lines.append(v["reason"])
     else:
+        null = res["floor_ci"]["copy_fraction"]
         lines.append(f"copying TRAIN: {'YES' if v['copying'] else 'no'} (copy_fraction interval vs its "
-                     f"null {res['copy_quantile']:g});  collapsed: {'YES' if v['collapsed'] else 'no'};  "
-                     f"objective (mean worse-side gap in floor sd over headline): {res['objective']:.3g}")
+                     f"null {res['copy_quantile']:g} [{null[0]:.3g}, {null[1]:.3g}]);  collapsed: "
+                     f"{'YES' if v['collapsed'] else 'no'};  objective (mean worse-side gap in floor sd "
+                     f"over headline): {res['objective']:.3g} [{res['objective_ci'][0]:.3g}, "
+                     f"{res['objective_ci'][1]:.3g}]")
     return "\n".join(lines)

@@ -26,6 +26,11 @@ def _study(args) -> int:
               f"{redact(target.tracking_uri)}; "
               f"experiment {cfg.experiment}; objectives "
               + ", ".join(f"{o.metric} ({o.direction})" for o in cfg.objectives))
+        f = cfg.finish
+        steps = [s for s, on in ((f"explain ({f.explain_frames} frames)", f.explain), ("judge", f.judge),
+                                 (f"generate {f.generate_ratio}x", f.generate)) if on]
+        print(f"{args.workers or cfg.workers} worker(s); then for the best trial: "
+              + (", ".join(steps) if steps else "nothing (finish: all off)") + ", the report")
         return 0
     from bench.study.gpus import parse_gpus
     return run_study(cfg, Path(args.config).resolve(), target, args.workers or cfg.workers,
