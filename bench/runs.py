@@ -91,6 +91,22 @@ def run_split(cfg: TrainConfig, workspace=None, *, pipeline: str | None = None, 
     return prep.subset(~is_held), prep.subset(is_held)
 
 
+def checked_split(run_id: str, cfg: TrainConfig, workspace=None, tracking_uri: str | None = None,
+                  dataset=None):
+    """:func:`run_split`, refused when its sizes differ from those the run logged when it trained
+    (params ``n_train`` / ``n_heldout``): the split rule changed since, and "held-out" frames
+    could be frames the generator trained on."""
+    train, held = run_split(cfg, workspace, dataset=dataset, progress=False)
+    params = tracking.client(tracking_uri).get_run(run_id).data.params
+    logged = params.get("n_train"), params.get("n_heldout")
+    if None not in logged and (int(logged[0]), int(logged[1])) != (len(train.x), len(held.x)):
+        raise MitoError(f"run {run_id}", f"trained on {logged[0]} train / {logged[1]} held-out frames, "
+                        f"but its split now gives {len(train.x)} / {len(held.x)}: the split rule "
+                        "changed since (by movie label, at least 2 held-out movies); retrain it to "
+                        "score it against movies it never saw")
+    return train, held
+
+
 def heldout_frames(cfg: TrainConfig, workspace, n: int, seed: int) -> np.ndarray:
     """Up to ``n`` held-out real frames (split by movie, as in training), processed by the
     run's own pipeline: (n, 1, S, S) float32 in [0, 1]."""

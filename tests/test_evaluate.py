@@ -88,3 +88,16 @@ def test_cli_evaluate_bad_run_is_one_line_error(run, capsys):
     errors = [ln for ln in lines if ln.startswith("error:")]
     assert rc == 2 and len(errors) == 1 and "0123456789abcdef" in errors[0]
     assert all(ln.startswith(("error:", "notice:")) for ln in lines)  # no traceback
+
+
+def test_a_run_whose_split_changed_is_refused(run, monkeypatch):
+    """A run trained under another split rule: its "held-out" frames may be training frames."""
+    from bench.errors import MitoError
+    from preprocessing.dataset import Dataset
+
+    def old_rule(self, heldout_fraction=0.25, seed=0):  # one held-out movie, as before
+        ids = sorted(self.movie_ids)
+        return ids[1:], ids[:1]
+    monkeypatch.setattr(Dataset, "split", old_rule)
+    with pytest.raises(MitoError, match="split rule changed"):
+        evaluate_run(run["run_id"], workspace=run["ws"], tracking_uri=run["uri"], n_samples=8, log=False)

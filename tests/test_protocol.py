@@ -134,3 +134,19 @@ def test_laplacian_pipeline_does_not_outrank_the_real_thing(sim):
                        intensity={"laplacian": False, "normalize": True})
     assert [(r["name"], r["rank"]) for r in out] == [("normalize", 1), ("laplacian", None)]
     assert "not an intensity image" in out[1]["verdict"]
+
+
+def test_a_floor_that_never_varies_gives_a_finite_gap():
+    """Precision at its ceiling in every floor replicate (SD 0): the gap is measured against the
+    binomial resolution of a fraction, not divided by zero."""
+    from analysis.protocol.measures import METRICS
+    from analysis.protocol.score import _compare
+    rng = np.random.default_rng(0)
+    keys = list(METRICS)
+    model = {"value": {k: 0.5 for k in keys}, "reps": {k: 0.5 + 0.01 * rng.standard_normal(50) for k in keys}}
+    floor = {"value": {k: 0.5 for k in keys}, "reps": {k: 0.5 + 0.01 * rng.standard_normal(50) for k in keys}}
+    model["value"]["precision"], model["reps"]["precision"] = 0.995, np.full(50, 0.995)
+    floor["value"]["precision"], floor["reps"]["precision"] = 1.0, np.ones(50)
+    res = _compare(model, floor, 0.1, None, (100, 100))
+    assert -2 < res["gap_z"]["precision"] < 0  # 0.005 below, against sqrt(0.99 * 0.01 / 100) ≈ 0.01
+    assert res["objective"] < 5 and res["objective_ci"][0] >= 0

@@ -119,7 +119,7 @@ def test_local_study_end_to_end_and_rerun(study_dir, capsys):
     best_metrics = client.get_run(best.run_id).data.metrics
     assert "c2st_acc" in best_metrics and "synthetic_distinct" in best_metrics
     assert best_metrics["synthetic_frames"] == 2 * int(client.get_run(best.run_id).data.params["n_train"])
-    assert (study_dir / "ws" / "studies" / "local4" / "synthetic" / "manifest.json").is_file()
+    assert (study_dir / "ws" / "studies" / "local4" / "synthetic" / best.run_id / "manifest.json").is_file()
     assert any(a.path.endswith("explain.json") for a in client.list_artifacts(best.run_id, "explain"))
     assert run_study(cfg, path, target) == 0  # resume: nothing to do
     assert "finish: explain: already done" in capsys.readouterr().out

@@ -18,6 +18,9 @@ def test_winner_says_whether_the_lead_exceeds_the_intervals():
     close = pd.DataFrame([_row(1, 0.5, 0.2, 2.5), _row(2, 3.0, 2.0, 4.0)])
     assert "no clear winner" in winner(close)
     assert "only ranked trial" in winner(clear.iloc[:1])
+    # a copier ranks below a non-copier even when it is closer: said, not called a "lead"
+    copier_second = pd.DataFrame([_row(1, 3.0, 2.0, 4.0), _row(2, 0.5, 0.2, 0.9, copying=1.0)])
+    assert "is closer (0.5) but ranks below it: it copies training frames" in winner(copier_second)
 
 
 def test_copying_sentence_follows_the_flag():
@@ -44,3 +47,5 @@ def test_attribution_lists_features_above_the_null_and_the_causal_check():
     assert "null on beads;" in text and "agreed for beads." in text
     none = attribution({"table": [dict(r, over_null_lo=-1.0) for r in table], "causal": []})
     assert "no geometric feature" in none and "found no feature" in none
+    insane = attribution({"table": [dict(r, sanity_pass=False) for r in table], "causal": causal})
+    assert insane.startswith("No attribution method passed the sanity check")

@@ -34,6 +34,7 @@ COPY_QUANTILE = 0.1  # "closer to train than held-out frames typically are": bel
 METRICS = {"fid": +1, "kid": +1, "precision": -1, "density": 0, "coverage": -1,
            "vendi_ratio": -1, "copy_fraction": +1, "copy_auc": +1, "morph_fd": +1, "spectrum_fd": +1}
 SPECTRUM_BANDS = 8
+VERSION = "1"  # bump when a metric here changes: part of the protocol's cache keys
 
 
 @dataclass(frozen=True)

@@ -24,6 +24,7 @@ from analysis.protocol.score import HEADLINE
 NOT_INTENSITY = ("not ranked: output is not an intensity image (compared with its own transformed "
                  "real frames only)")
 NO_VERDICT = "no verdict: fewer than 2 held-out or train movies"
+NOT_SCORED = "not scored by the protocol (no held-out evaluation logged)"
 SAME_AS_REAL = "as good as new real movies"
 
 
@@ -39,7 +40,10 @@ def verdict_word(row) -> str:
     """The verdict of one flat row in words: why it is not ranked, ``copies training frames``,
     ``collapsed``, :data:`SAME_AS_REAL` (every headline metric within its floor), or the headline
     metrics beyond their floor."""
-    if _num(row, POSSIBLE, 0.0) != 1.0:
+    possible = _num(row, POSSIBLE)
+    if math.isnan(possible):
+        return NOT_SCORED
+    if possible != 1.0:
         return NO_VERDICT
     if _num(row, INTENSITY, 1.0) == 0.0:
         return NOT_INTENSITY

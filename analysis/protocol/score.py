@@ -39,12 +39,12 @@ from threadpoolctl import threadpool_limits
 from analysis.extractors import get_extractor
 from analysis.extractors.base import Extractor
 from analysis.extractors.cache import array_hash, cached_features, cached_object
-from analysis.protocol.measures import (COPY_QUANTILE, METRICS, Side, measure, reference_stats,
-                                        spectrum_rows, vendi_count)
+from analysis.protocol.measures import (COPY_QUANTILE, METRICS, VERSION as MEASURES_VERSION, Side,
+                                        measure, reference_stats, spectrum_rows, vendi_count)
 from analysis.protocol.roles import MIN_HELDOUT_MOVIES, Role
 
 N_BOOT = 200
-VERSION = "4"  # bump when a change here alters results: part of every cache key below
+VERSION = "5"  # bump when a change here alters results: part of every cache key below
 COLLAPSE_RATIO = 0.5  # fewer than half the distinct frames of the held-out set at the same N
 # what each metric can be (kid, an unbiased MMD², can be negative): intervals are clipped to it
 BOUNDS = {**{k: (0.0, np.inf) for k in ("fid", "density", "vendi_ratio", "morph_fd", "spectrum_fd")},
@@ -128,8 +128,10 @@ class Protocol:
         self.ws, self.n_boot, self.seed, self.q, self.morph = workspace, n_boot, seed, q, morphology
         self.train, self.held = train, heldout
         # on-disk caches (morphology tables, floors, whole results) only in a given workspace
-        self._key = [VERSION, self.ex.name, self.ex.weights_hash, *map(_role_hash, (train, heldout)),
-                     str(n_boot), str(seed), repr(q), str(morphology)]
+        from analysis.morphology import MORPHOLOGY_VERSION
+        self._key = [VERSION, MEASURES_VERSION, self.ex.name, self.ex.weights_hash, self.ex.prep_key,
+                     *map(_role_hash, (train, heldout)), str(n_boot), str(seed), repr(q),
+                     MORPHOLOGY_VERSION if morphology else "no-morphology"]
         f_tr, f_h = self._feats(train.x), self._feats(heldout.x)
         # every standardisation is fitted once, on all real frames, so no role is favoured and no
         # bootstrap replicate rescales (a per-replicate scale explodes on near-constant columns)
@@ -266,13 +268,21 @@ def _within(v: float, f: float, ci: list, fci: list, worse: int, has_null: bool)
     return bool(fci[0] <= v <= fci[1])
 
 
-def _null_sd(q: float, m: int, n_ref: int) -> dict:
-    """Sampling SDs of the memorisation statistics under their null, ``m`` samples against
-    ``n_ref`` held-out frames: binomial for ``copy_fraction``, Mann-Whitney for ``copy_auc``. The
-    floor's SD is never taken below these (with two train movies every bootstrap replicate can
-    give the same statistic, an SD of 0 and an infinite gap)."""
-    return {"copy_fraction": float(np.sqrt(q * (1 - q) / m)),
-            "copy_auc": float(np.sqrt((m + n_ref + 1) / (12 * m * n_ref)))}
+def _sd_floor(floor: dict, q: float, m: int, n_ref: int) -> dict:
+    """The least SD each metric's floor is given, ``m`` samples against ``n_ref`` held-out frames.
+
+    With two train movies, or a fraction at its bound (precision 1.0), every bootstrap replicate
+    can give the same value: an SD of 0 and an infinite gap. Below these the SD is not believed:
+    the null's sampling SD for the memorisation statistics (binomial for ``copy_fraction``,
+    Mann-Whitney for ``copy_auc``), the binomial resolution of a fraction over ``m`` frames for
+    the other fractions, 1% of the floor's value for the rest."""
+    p = lambda x: min(max(x, 1 / m), 1 - 1 / m)  # noqa: E731  (a fraction away from its bounds)
+    out = {k: 0.01 * abs(v) + 1e-9 for k, v in floor.items()}
+    out.update({k: float(np.sqrt(p(floor[k]) * (1 - p(floor[k])) / m))
+                for k in ("precision", "coverage") if k in floor})
+    out.update({"copy_fraction": float(np.sqrt(q * (1 - q) / m)),
+                "copy_auc": float(np.sqrt((m + n_ref + 1) / (12 * m * n_ref)))})
+    return out
 
 
 def _compare(model: dict, floor: dict, q: float, reason: str | None, n: tuple[int, int]) -> dict:
@@ -296,19 +306,19 @@ def _compare(model: dict, floor: dict, q: float, reason: str | None, n: tuple[in
     ci = {k: _interval(v[k], mr[k], BOUNDS.get(k, (-np.inf, np.inf))) for k in v}
     fci = {k: _interval(f[k], fr[k], BOUNDS.get(k, (-np.inf, np.inf))) for k in v}
     gap_ci = {k: _interval(v[k] - f[k], mr[k] - fr[k]) for k in v}  # paired by the held-out draw
-    null_sd = _null_sd(q, *n)
-    sd = {k: max(float(fr[k].std(ddof=1)), null_sd.get(k, 0.0)) for k in v}
-    gap = {k: (v[k] - f[k]) / max(sd[k], 1e-12) for k in v}
+    least = _sd_floor(f, q, *n)
+    sd = {k: max(float(fr[k].std(ddof=1)), least[k]) for k in v}
+    gap = {k: (v[k] - f[k]) / sd[k] for k in v}
     worse = [abs(gap[k]) if METRICS[k] == 0 else max(0.0, METRICS[k] * gap[k])
              for k in HEADLINE if k in v]
     # the objective's interval: the same mean over the model's replicates (the floor fixed)
-    rep_gap = {k: (mr[k] - f[k]) / max(sd[k], 1e-12) for k in HEADLINE if k in v}
+    rep_gap = {k: (mr[k] - f[k]) / sd[k] for k in HEADLINE if k in v}
     rep_worse = [np.abs(g) if METRICS[k] == 0 else np.maximum(0.0, METRICS[k] * g)
                  for k, g in rep_gap.items()]
     within = {k: _within(v[k], f[k], ci[k], fci[k], METRICS[k], k in null) for k in v}
     return {"floor": f, "ci": ci, "floor_ci": fci, "gap_ci": gap_ci, "floor_sd": sd, "gap_z": gap,
             "objective": float(np.mean(worse)),
-            "objective_ci": _interval(float(np.mean(worse)), np.mean(rep_worse, axis=0)),
+            "objective_ci": _interval(float(np.mean(worse)), np.mean(rep_worse, axis=0), (0.0, np.inf)),
             "verdict": {"possible": True, "reason": None, "within_floor": within,
                         "copying": bool(ci["copy_fraction"][0] > fci["copy_fraction"][1]),
                         "collapsed": bool(ci["vendi_ratio"][1] < COLLAPSE_RATIO)}}

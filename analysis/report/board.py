@@ -67,7 +67,10 @@ def standing(trials: pd.DataFrame) -> pd.DataFrame:
 def ranked(trials: pd.DataFrame) -> pd.DataFrame:
     """Trials that the protocol ranks (complete, a verdict, an intensity pipeline), best first,
     with their ``rank`` (:func:`analysis.protocol.ranking.rank_rows`)."""
-    done = trials[trials["state"] == "complete"]
+    if trials.empty:
+        return trials.assign(rank=pd.Series(dtype="Int64"))
+    done = standing(trials)  # the trial that stands for each cell, as on the leaderboard
+    done = done[done["state"] == "complete"]
     ranks = pd.Series(rank_rows([r for _, r in done.iterrows()]), index=done.index, dtype="Int64")
     return done.assign(rank=ranks)[ranks.notna()].sort_values("rank")
 

@@ -110,11 +110,15 @@ def memorization(ctx: ReportContext) -> dict:
 
 
 def morphology_tables(ctx: ReportContext, rid: str):
-    """Morphology tables of up to 256 held-out frames of run ``rid`` and as many of its samples."""
+    """Morphology tables of up to 256 held-out frames of run ``rid`` (a seeded sample over all its
+    held-out movies) and as many of its samples."""
     def make():
         _, held = ctx.real(rid)
+        if not len(held):
+            raise Missing("the run has no held-out frames")
         n = min(len(held), 256)
-        return morphology_table(held[:n, 0]), morphology_table(ctx.fake(rid, n)[:, 0])
+        pick = np.sort(np.random.default_rng(ctx.seed).choice(len(held), n, replace=False))  # all movies
+        return morphology_table(held[pick, 0]), morphology_table(ctx.fake(rid, n)[:, 0])
     return ctx.memo(("morphology", rid), make)
 
 

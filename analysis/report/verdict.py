@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from analysis.protocol.flat import HIGH, LOW, OBJECTIVE
+from analysis.protocol.measures import COPY_QUANTILE
 from analysis.report.sections import Missing, ReportContext, register_section
 from analysis.report.tables import fmt, trial_label
 
@@ -51,14 +52,20 @@ def _setting(row) -> str:
 def winner(ranked: pd.DataFrame) -> str:
     best = ranked.iloc[0]
     gap, lo, hi = (_num(best, OBJECTIVE + s) for s in ("", LOW, HIGH))
+    flags = [w for k, w in (("copying", "it copies training frames"), ("collapsed", "it collapsed"))
+             if _num(best, k) == 1]
     text = (f"Best at matching the held-out movies: {_setting(best)}, {fmt(gap)} floor SDs from "
-            f"new real movies on average" + (f" [{fmt(lo)}, {fmt(hi)}]" if lo is not None else ""))
+            f"new real movies on average" + (f" [{fmt(lo)}, {fmt(hi)}]" if lo is not None else "")
+            + (f" (although {' and '.join(flags)}: every ranked trial does)" if flags else ""))
     if len(ranked) < 2:
         return text + "; it is the only ranked trial."
     second = ranked.iloc[1]
-    lo2 = _num(second, OBJECTIVE + LOW)
+    gap2, lo2 = _num(second, OBJECTIVE), _num(second, OBJECTIVE + LOW)
+    if gap is not None and gap2 is not None and gap2 < gap:
+        why = "copies training frames" if _num(second, "copying") == 1 else "collapsed"
+        return text + f"; {_setting(second)} is closer ({fmt(gap2)}) but ranks below it: it {why}."
     clear = hi is not None and lo2 is not None and hi < lo2
-    return text + (f"; its lead over {_setting(second)} ({fmt(_num(second, OBJECTIVE))}) is "
+    return text + (f"; its lead over {_setting(second)} ({fmt(gap2)}) is "
                    + ("larger than the intervals." if clear else
                       "within the intervals: no clear winner."))
 
@@ -81,8 +88,8 @@ def copying(row) -> str:
     copied = _num(row, "copying") == 1
     null_hi = _num(row, "floor_copy_fraction" + HIGH)
     return (f"{'It copies training frames' if copied else 'It does not copy training frames'}: "
-            f"{v:.0%} of its samples [{lo:.0%}, {hi:.0%}] are nearer a training frame than 90% "
-            "of held-out frames are; new movies would give 10%"
+            f"{v:.0%} of its samples [{lo:.0%}, {hi:.0%}] are nearer a training frame than "
+            f"{1 - COPY_QUANTILE:.0%} of held-out frames are; new movies would give {COPY_QUANTILE:.0%}"
             + (f" (up to {null_hi:.0%} with this few movies)." if null_hi is not None else "."))
 
 
@@ -113,7 +120,10 @@ def attribution(doc: dict) -> str:
     table = pd.DataFrame(doc.get("table", []))
     if table.empty:
         return "The attribution run has no per-feature table."
-    ok = table[table["sanity_pass"]] if "sanity_pass" in table and table["sanity_pass"].any() else table
+    if "sanity_pass" not in table or not table["sanity_pass"].any():
+        return ("No attribution method passed the sanity check (trained maps too close to those of "
+                "randomized weights): no claim about salient features.")
+    ok = table[table["sanity_pass"]]
     src = "real" if "real" in set(ok["source"]) else ok["source"].iloc[0]
     ok = ok[ok["source"] == src]
     lo = "unique_lo" if "unique_lo" in ok else "over_null_lo"  # beyond overlapping masks, when known
@@ -157,4 +167,6 @@ def verdict(ctx: ReportContext) -> dict:
             sentences.append((make(), target))
         except Missing as err:
             sentences.append((f"No {text} verdict: {err}.", target))
+        except Exception as err:  # noqa: BLE001 - one input in an unexpected form: say so, keep the rest
+            sentences.append((f"No {text} verdict: {type(err).__name__}: {str(err)[:120]}.", target))
     return {"sentences": [{"text": t, "target": f"sec-{s}"} for t, s in sentences]}

@@ -28,7 +28,7 @@ from analysis.protocol.roles import make_role
 from analysis.protocol.score import Protocol
 from analysis.protocol.text import format_result
 from bench import tracking
-from bench.runs import load_generator, run_split
+from bench.runs import checked_split, load_generator
 from models.sampling import sample
 
 ARTIFACT_DIR = "evaluation"
@@ -58,7 +58,7 @@ def evaluate_run(run_id: str, *, workspace, tracking_uri: str | None = None, n_s
 
     G, cfg = load_generator(run_id, tracking_uri)
     ds = Dataset.load(cfg.dataset, workspace)
-    train, held = run_split(cfg, workspace, dataset=ds, progress=False)
+    train, held = checked_split(run_id, cfg, workspace, tracking_uri, dataset=ds)
     m = int(n_samples or len(train.x))
     seed = cfg.seed + 1 if seed is None else seed
     fake = sample(G, m, seed=seed)  # (M, 1, S, S) float32 in [0, 1]

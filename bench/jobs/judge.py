@@ -16,7 +16,7 @@ from analysis.judge import which_is_real_figure
 from analysis.metrics import floor_key
 from analysis.protocol.c2st_folds import leave_movie_out_c2st, refusal
 from bench.errors import MitoError
-from bench.runs import load_generator, run_split
+from bench.runs import checked_split, load_generator
 from bench.tracking import log_to_run
 from models.sampling import sample
 
@@ -34,7 +34,7 @@ def judge_run(run_id: str, *, workspace=None, tracking_uri: str | None = None,
     Returns those metrics as a flat dict (plus ``c2st_n_real``, ``c2st_n_fake``).
     """
     G, cfg = load_generator(run_id, tracking_uri=tracking_uri)
-    train, held = run_split(cfg, workspace)
+    train, held = checked_split(run_id, cfg, workspace, tracking_uri)
     if not len(held.x):
         raise MitoError(f"run {run_id}", "has no held-out real frames (heldout_fraction 0): "
                         "the judge needs frames the generator never saw")

@@ -3,9 +3,10 @@
 The best trial is rank 1 of the protocol's ranking (:func:`analysis.report.board.leaderboard`):
 it is registered as ``models:/mitogan-<study>@best``, then (each switchable in the study file's
 ``finish:``) its discriminator is explained, the judge is run, and a synthetic set of
-``generate_ratio`` × its training frames is written with its count of distinct frames. A step
-whose output the run already has is skipped, so rerunning the study resumes here too; a step
-that fails is reported in one line and the report says what is missing.
+``generate_ratio`` × its training frames is written (``<study folder>/synthetic/<run id>``) with
+its count of distinct frames. A step whose output the run already has is skipped, so rerunning
+the study resumes here too; a step that fails, or the choice of the best trial itself, is
+reported in one line and the report is written all the same.
 """
 from __future__ import annotations
 
@@ -53,11 +54,24 @@ def _steps(cfg: StudyConfig, ctx: StudyContext, run_id: str, out_dir):
         steps.append(("judge", "c2st_acc" in run.data.metrics,
                       lambda: judge_run(run_id, workspace=ws, tracking_uri=uri, n_perm=0)))
     if f.generate:
-        from bench.jobs.generate import generate_run
         steps.append((f"generate {f.generate_ratio}x", SYNTH_DISTINCT in run.data.metrics,
-                      lambda: generate_run(run_id, out_dir / "synthetic", n=f.generate_ratio * max(n_train, 1),
-                                           workspace=ws, tracking_uri=uri, log=True, progress=False)))
+                      lambda: _generate(run_id, out_dir / "synthetic" / run_id,
+                                        f.generate_ratio * max(n_train, 1), ws, uri)))
     return steps
+
+
+def _generate(run_id: str, out, n: int, ws, uri) -> None:
+    """The synthetic set of ``run_id`` in its own folder; a set finished by an earlier run of the
+    study (it died before logging) is replaced, since its counts cannot be re-derived."""
+    import shutil
+
+    from bench.jobs.generate import generate_run
+    if (out / "manifest.json").is_file():
+        shutil.rmtree(out)
+    res = generate_run(run_id, out, n=n, workspace=ws, tracking_uri=uri, log=True, progress=False)
+    if res["result"].vendi is None or res["real"] is None:
+        raise MitoError(f"run {run_id}", "wrote the frames but could not count distinct frames ("
+                        + "; ".join(res["notes"] + res["result"].notes) + ")")
 
 
 def finish_best(cfg: StudyConfig, ctx: StudyContext, run_id: str, out_dir) -> None:
@@ -69,7 +83,8 @@ def finish_best(cfg: StudyConfig, ctx: StudyContext, run_id: str, out_dir) -> No
         t0 = time.perf_counter()
         try:
             step()
-        except (MitoError, RuntimeError, ValueError, OSError) as err:
-            print(f"finish: {name}: failed ({str(err).splitlines()[0]}); the report says it is missing")
+        except Exception as err:  # noqa: BLE001 - one step failing must not cost the report
+            first = (str(err).splitlines() or [type(err).__name__])[0]
+            print(f"finish: {name}: failed ({type(err).__name__}: {first}); the report says what is missing")
             continue
         print(f"finish: {name} of run {run_id[:8]} ({time.perf_counter() - t0:.0f} s)")

@@ -213,9 +213,13 @@ def finish(cfg: StudyConfig, study, ctx: StudyContext) -> int:
     runs.set_parent_status(ctx.tracking_uri, ctx.parent_run_id, "FINISHED")
     from bench.jobs.report import build_report  # late: the report pulls in matplotlib and captum
     from bench.study.finish import best_run, finish_best
-    best = best_run(cfg, ctx)
-    if best is not None:
-        finish_best(cfg, ctx, best, report_dir(cfg, ctx.workspace))
+    try:
+        best = best_run(cfg, ctx)
+        if best is not None:
+            finish_best(cfg, ctx, best, report_dir(cfg, ctx.workspace))
+    except Exception as err:  # noqa: BLE001 - the finishing steps are extras: the report goes on
+        print(f"finish: stopped ({type(err).__name__}: {(str(err).splitlines() or [''])[0]}); "
+              "the report says what is missing")
     page = build_report(cfg.name, report_dir(cfg, ctx.workspace), tracking_uri=ctx.tracking_uri,
                         workspace=ctx.workspace)
     print(f"summary: {page.markdown}")
