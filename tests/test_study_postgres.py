@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import re
 import signal
+import time
 import uuid
 
 import optuna
@@ -53,7 +54,13 @@ def test_sigkilled_worker_trial_is_retried(study_dir):
     _, proc = run_two_workers(study_dir, name, steps=60)
     wait_for_training(study_dir, name)
     study = load(name)
-    victim = study.get_trials(states=(optuna.trial.TrialState.RUNNING,))[0]
+    deadline = time.monotonic() + 60
+    while True:  # a trial mid-training: its parameters are set (a just-claimed one has none yet)
+        running = [t for t in study.get_trials(states=(optuna.trial.TrialState.RUNNING,)) if t.params]
+        if running or time.monotonic() > deadline:
+            break
+        time.sleep(0.2)
+    victim = running[0]
     os.kill(int(victim.user_attrs["worker"].rsplit(":", 2)[1]), signal.SIGKILL)
     out, _ = proc.communicate(timeout=600)
     assert proc.returncode == 0, out
