@@ -21,6 +21,7 @@ import numpy as np
 import torch
 
 from analysis.extractors.ssl import train_ssl_encoder
+from analysis.judge import unit_bootstrap
 from analysis.judge_models import torch_threads
 from bench.errors import MitoError
 
@@ -51,20 +52,6 @@ def _verdict(lo: float, hi: float, ceiling: bool) -> str:
     if hi < 0:
         return "synthetic data hurts"
     return "synthetic data does not help (no detectable effect)"
-
-
-def unit_bootstrap(correct: dict, groups, n_boot: int, seed: int) -> tuple[dict, int]:
-    """Accuracy replicates ``{arm: (n_boot,)}`` resampling whole units (movies) with replacement,
-    the same draw for every arm (paired), and the number of units. ``correct``: arm -> ``(N,)``
-    bool per test frame; ``groups``: ``(N,)`` unit of each frame, or None (each frame its own)."""
-    n = len(next(iter(correct.values())))
-    groups = np.arange(n) if groups is None else np.asarray(groups).astype(str)
-    _, unit = np.unique(groups, return_inverse=True)
-    n_units = int(unit.max()) + 1
-    boot = np.random.default_rng(seed).integers(0, n_units, (n_boot, n_units))  # units drawn
-    size = np.bincount(unit, minlength=n_units)[boot].sum(1)  # (n_boot,) frames per replicate
-    return {a: np.bincount(unit, weights=c, minlength=n_units)[boot].sum(1) / size
-            for a, c in correct.items()}, n_units
 
 
 def utility(x_train: np.ndarray, y_train: np.ndarray, x_test: np.ndarray, y_test: np.ndarray,

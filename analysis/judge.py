@@ -140,15 +140,27 @@ def c2st(real: np.ndarray, fake: np.ndarray, *, folds: int = 5, seed: int = 0,
             "prob_real": prob[:n], "prob_fake": prob[n:]}
 
 
+def unit_bootstrap(correct: dict, groups, n_boot: int, rng) -> tuple[dict, int]:
+    """Accuracy replicates ``{arm: (n_boot,)}`` resampling whole units (movies) with replacement,
+    the same draw for every arm (paired), and the number of units. ``correct``: arm -> ``(N,)``
+    bool per frame; ``groups``: ``(N,)`` unit of each frame, or None (each frame its own: the
+    plain frame bootstrap); ``rng``: a seed or a ``numpy`` Generator."""
+    n = len(next(iter(correct.values())))
+    groups = np.arange(n) if groups is None else np.asarray(groups).astype(str)
+    _, unit = np.unique(groups, return_inverse=True)
+    n_units = int(unit.max()) + 1
+    boot = np.random.default_rng(rng).integers(0, n_units, (n_boot, n_units))  # units drawn
+    size = np.bincount(unit, minlength=n_units)[boot].sum(1)  # (n_boot,) frames per replicate
+    return {a: np.bincount(unit, weights=c, minlength=n_units)[boot].sum(1) / size
+            for a, c in correct.items()}, n_units
+
+
 def _cluster_bootstrap(correct: np.ndarray, groups: np.ndarray, n_boot: int,
                        rng: np.random.Generator) -> tuple[float, float]:
-    """95% percentile CI of the mean of ``correct`` (N,) resampling whole groups with
-    replacement (frames of one group are correlated; with one frame per group this is the plain
-    frame bootstrap)."""
-    _, inv = np.unique(groups, return_inverse=True)
-    hits, size = np.bincount(inv, weights=correct), np.bincount(inv)  # per group
-    pick = rng.integers(0, len(size), (n_boot, len(size)))
-    lo, hi = np.quantile(hits[pick].sum(axis=1) / size[pick].sum(axis=1), [0.025, 0.975])
+    """95% percentile CI of the mean of ``correct`` (N,), resampling whole groups (frames of one
+    group are correlated)."""
+    reps, _ = unit_bootstrap({"acc": correct}, groups, n_boot, rng)
+    lo, hi = np.quantile(reps["acc"], [0.025, 0.975])
     return float(lo), float(hi)
 
 

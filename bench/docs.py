@@ -22,7 +22,7 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
+from urllib.parse import quote
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
@@ -49,15 +49,22 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def _wait(url: str, seconds: float = 90) -> None:
+def _wait(port: int, seconds: float = 90) -> None:
+    """Until the local MLflow server answers ``/health`` on 127.0.0.1 (never another host)."""
+    import http.client
     end = time.monotonic() + seconds
     while time.monotonic() < end:
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
         try:
-            with urllib.request.urlopen(url, timeout=2):
+            conn.request("GET", "/health")
+            if conn.getresponse().status == 200:
                 return
         except OSError:
-            time.sleep(0.5)
-    raise SystemExit(f"error: the MLflow UI did not answer on {url} within {seconds:.0f} s")
+            pass
+        finally:
+            conn.close()
+        time.sleep(0.5)
+    raise SystemExit(f"error: the MLflow UI did not answer on 127.0.0.1:{port} within {seconds:.0f} s")
 
 
 def _study_runs(uri: str) -> tuple[str, list[str]]:
@@ -78,8 +85,8 @@ def mlflow_compare(chromium: str, uri: str, out: Path) -> None:
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         base = f"http://127.0.0.1:{port}"
-        _wait(base + "/health")
-        query = urllib.request.quote(json.dumps(runs)) + "&experiments=" + urllib.request.quote(json.dumps([exp]))
+        _wait(port)
+        query = quote(json.dumps(runs)) + "&experiments=" + quote(json.dumps([exp]))
         screenshot(chromium, f"{base}/#/compare-runs?runs={query}", out, "1700,1100", 20000)
     finally:
         os.killpg(server.pid, signal.SIGTERM)

@@ -78,21 +78,22 @@ def flatten(res: dict) -> dict[str, float]:
     return out
 
 
-def _get(row, key):
+def number(row, key: str, default=None):
+    """A flat row's (dict or pandas Series) finite number under ``key``, else ``default``."""
     v = row.get(key) if hasattr(row, "get") else None
     try:
         v = float(v)
     except (TypeError, ValueError):
-        return None
-    return v if math.isfinite(v) else None
+        return default
+    return v if math.isfinite(v) else default
 
 
 def read_metric(row, m: str) -> dict:
     """One metric of a flat row (dict or pandas Series) back as ``{value, ci, floor, floor_ci,
     gap_z, within}`` (``None`` where not logged)."""
     f = floor_key(m)
-    pair = lambda k: (None if _get(row, k + LOW) is None  # noqa: E731
-                      else [_get(row, k + LOW), _get(row, k + HIGH)])
-    within = _get(row, within_key(m))
-    return {"value": _get(row, m), "ci": pair(m), "floor": _get(row, f), "floor_ci": pair(f),
-            "gap_z": _get(row, gap_key(m)), "within": None if within is None else bool(within)}
+    pair = lambda k: (None if number(row, k + LOW) is None  # noqa: E731
+                      else [number(row, k + LOW), number(row, k + HIGH)])
+    within = number(row, within_key(m))
+    return {"value": number(row, m), "ci": pair(m), "floor": number(row, f), "floor_ci": pair(f),
+            "gap_z": number(row, gap_key(m)), "within": None if within is None else bool(within)}

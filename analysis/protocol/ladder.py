@@ -144,7 +144,7 @@ def run_ladder(movies: Movies, *, extractor="mito-ssl", workspace=None, seed: in
     rungs = planted(train, third, labels, seed)
     results = {name: proto.score(s) for name, s in rungs.items()}
     # the suite's one distinct-frame count, at the same N: k repeated frames, and real frames
-    distinct = {name: proto.distinct.count(proto._feats(rungs[name].x))  # noqa: SLF001
+    distinct = {name: proto.distinct.count(proto.features(rungs[name].x))
                 for name in ("c repeat-5", "a heldout-movies")}
     out = {"name": movies.name, "results": results, "ranking": rank_results(results),
            "distinct": {**distinct, "n": len(third.x)}, **ladder_checks(results)}

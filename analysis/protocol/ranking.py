@@ -16,9 +16,9 @@ by the one rule below.
 """
 from __future__ import annotations
 
-import math
 
-from analysis.protocol.flat import COLLAPSED, COPYING, INTENSITY, OBJECTIVE, POSSIBLE, flatten, within_key
+from analysis.protocol.flat import (COLLAPSED, COPYING, INTENSITY, OBJECTIVE, POSSIBLE, flatten, number,
+                                    within_key)
 from analysis.protocol.score import HEADLINE
 
 NOT_INTENSITY = ("not ranked: output is not an intensity image (compared with its own transformed "
@@ -28,28 +28,20 @@ NOT_SCORED = "not scored by the protocol (no held-out evaluation logged)"
 SAME_AS_REAL = "as good as new real movies"
 
 
-def _num(row, key, default=math.nan) -> float:
-    try:
-        v = float(row.get(key, default))
-    except (TypeError, ValueError):
-        return default
-    return default if math.isnan(v) else v
-
-
 def verdict_word(row) -> str:
     """The verdict of one flat row in words: why it is not ranked, ``copies training frames``,
     ``collapsed``, :data:`SAME_AS_REAL` (every headline metric within its floor), or the headline
     metrics beyond their floor."""
-    possible = _num(row, POSSIBLE)
-    if math.isnan(possible):
+    possible = number(row, POSSIBLE)
+    if possible is None:
         return NOT_SCORED
     if possible != 1.0:
         return NO_VERDICT
-    if _num(row, INTENSITY, 1.0) == 0.0:
+    if number(row, INTENSITY, 1.0) == 0.0:
         return NOT_INTENSITY
     words = [w for k, w in ((COPYING, "copies training frames"), (COLLAPSED, "collapsed"))
-             if _num(row, k, 0.0) == 1.0]
-    beyond = [m for m in HEADLINE if _num(row, within_key(m), 1.0) == 0.0]
+             if number(row, k, 0.0) == 1.0]
+    beyond = [m for m in HEADLINE if number(row, within_key(m), 1.0) == 0.0]
     if beyond:
         words.append("beyond floor on " + ", ".join(beyond))
     return "; ".join(words) or SAME_AS_REAL
@@ -60,11 +52,11 @@ def rank_rows(rows: list) -> list[int | None]:
     intensity image, no objective). Order: non-copiers, then copiers; within each, generators that
     did not collapse first; then by ``heldout_gap``."""
     def rankable(r) -> bool:
-        return (_num(r, POSSIBLE, 0.0) == 1.0 and _num(r, INTENSITY, 1.0) == 1.0
-                and math.isfinite(_num(r, OBJECTIVE)))
+        return (number(r, POSSIBLE, 0.0) == 1.0 and number(r, INTENSITY, 1.0) == 1.0
+                and number(r, OBJECTIVE) is not None)
     order = sorted((i for i, r in enumerate(rows) if rankable(r)),
-                   key=lambda i: (_num(rows[i], COPYING, 0.0), _num(rows[i], COLLAPSED, 0.0),
-                                  _num(rows[i], OBJECTIVE), i))
+                   key=lambda i: (number(rows[i], COPYING, 0.0), number(rows[i], COLLAPSED, 0.0),
+                                  number(rows[i], OBJECTIVE), i))
     ranks: list[int | None] = [None] * len(rows)
     for rank, i in enumerate(order, 1):
         ranks[i] = rank

@@ -132,17 +132,17 @@ class Protocol:
         self._key = [VERSION, MEASURES_VERSION, self.ex.name, self.ex.weights_hash, self.ex.prep_key,
                      *map(_role_hash, (train, heldout)), str(n_boot), str(seed), repr(q),
                      MORPHOLOGY_VERSION if morphology else "no-morphology"]
-        f_tr, f_h = self._feats(train.x), self._feats(heldout.x)
+        f_tr, f_h = self.features(train.x), self.features(heldout.x)
+        raw_tr, raw_h = self._raw_tables(train.x), self._raw_tables(heldout.x)  # once per role
         # every standardisation is fitted once, on all real frames, so no role is favoured and no
         # bootstrap replicate rescales (a per-replicate scale explodes on near-constant columns)
-        both = np.concatenate([train.x, heldout.x])
         self.distinct = DistinctCount(np.concatenate([f_tr, f_h]))
         self._scale = {"feats": self.distinct.standardise}
-        self._scale.update({k: _scaler(v) for k, v in self._raw_tables(both).items()})
+        self._scale.update({k: _scaler(np.concatenate([raw_tr[k], raw_h[k]])) for k in raw_tr})
         self.bandwidth = self.distinct.bandwidth
         self._nn = NearestNeighbors(n_neighbors=1).fit(f_tr)
-        self.tr = self._side(f_tr, train, self._own_movie_out(f_tr, train.units))
-        self.h = self._side(f_h, heldout)
+        self.tr = self._side(f_tr, train, raw_tr, self._own_movie_out(f_tr, train.units))
+        self.h = self._side(f_h, heldout, raw_h)
         self.h_units = _units(heldout.units, heldout.strata)
         self._floors: dict[int, dict] = {}
         self._ref: dict[tuple, dict] = {}  # (m, b) -> reference_stats of replicate b's held-out draw
@@ -151,21 +151,27 @@ class Protocol:
             self.reason = (f"no verdict possible: {heldout.n_units} held-out and {train.n_units} train "
                            f"movies; an interval over movies needs at least {MIN_HELDOUT_MOVIES} of each")
 
-    def _feats(self, x):
+    def features(self, x: np.ndarray) -> np.ndarray:
+        """Extractor features ``(N, D)`` of frames ``(N, 1, H, W)`` (from the feature cache)."""
         return cached_features(self.ex, x, workspace=self.ws)
+
+    def morphology(self, x: np.ndarray):
+        """:func:`analysis.morphology.morphology_table` of frames ``(N, 1, H, W)``, cached in the
+        workspace (callers showing morphology next to the protocol read the same tables)."""
+        from analysis.morphology import MORPHOLOGY_VERSION, morphology_table
+        return cached_object("morphology", [array_hash(x), MORPHOLOGY_VERSION],
+                             lambda: morphology_table(x[:, 0]), workspace=self.ws,
+                             use_cache=self.ws is not None)
 
     def _raw_tables(self, x) -> dict:
         out = {"spectrum": spectrum_rows(x)}
         if self.morph:
-            from analysis.morphology import MORPHOLOGY_VERSION, morphology_table
-            out["morph"] = cached_object("morphology", [array_hash(x), MORPHOLOGY_VERSION],
-                                         lambda: morphology_table(x[:, 0]), workspace=self.ws,
-                                         use_cache=self.ws is not None).to_numpy(np.float64)  # (N, F)
+            out["morph"] = self.morphology(x).to_numpy(np.float64)  # (N, F)
         return out
 
-    def _side(self, f: np.ndarray, role: Role, d_train: np.ndarray | None = None) -> Side:
+    def _side(self, f: np.ndarray, role: Role, raw: dict, d_train: np.ndarray | None = None) -> Side:
         d = self._nn.kneighbors(f)[0][:, 0] if d_train is None else d_train
-        tables = {k: self._scale[k](v) for k, v in self._raw_tables(role.x).items()}
+        tables = {k: self._scale[k](v) for k, v in raw.items()}
         return Side(f, self._scale["feats"](f), role.units, d, tables)
 
     @staticmethod
@@ -239,7 +245,7 @@ class Protocol:
         given = len(samples.x)
         if given > m:  # matched N: only M samples are ever compared, so only M are embedded
             samples = samples.subset(np.sort(np.random.default_rng([self.seed, 7]).choice(given, m, replace=False)))
-        samp = self._side(self._feats(samples.x), samples)
+        samp = self._side(self.features(samples.x), samples, self._raw_tables(samples.x))
         floor = self.floor(m)  # first: its reference draws are the model's too
         model = self._run(samp, _units(samples.units, samples.strata), m)
         res = {"metrics": model["value"], "extractor": self.ex.name,
@@ -309,16 +315,15 @@ def _compare(model: dict, floor: dict, q: float, reason: str | None, n: tuple[in
     least = _sd_floor(f, q, *n)
     sd = {k: max(float(fr[k].std(ddof=1)), least[k]) for k in v}
     gap = {k: (v[k] - f[k]) / sd[k] for k in v}
-    worse = [abs(gap[k]) if METRICS[k] == 0 else max(0.0, METRICS[k] * gap[k])
-             for k in HEADLINE if k in v]
-    # the objective's interval: the same mean over the model's replicates (the floor fixed)
-    rep_gap = {k: (mr[k] - f[k]) / sd[k] for k in HEADLINE if k in v}
-    rep_worse = [np.abs(g) if METRICS[k] == 0 else np.maximum(0.0, METRICS[k] * g)
-                 for k, g in rep_gap.items()]
+    head = [k for k in HEADLINE if k in v]
+    # a gap counts on its worse side only (both sides for density); the objective's interval is
+    # the same mean over the model's replicates (the floor fixed)
+    worse = lambda k, g: np.abs(g) if METRICS[k] == 0 else np.maximum(0.0, METRICS[k] * g)  # noqa: E731
+    objective = float(np.mean([worse(k, gap[k]) for k in head]))
+    rep_objective = np.mean([worse(k, (mr[k] - f[k]) / sd[k]) for k in head], axis=0)
     within = {k: _within(v[k], f[k], ci[k], fci[k], METRICS[k], k in null) for k in v}
     return {"floor": f, "ci": ci, "floor_ci": fci, "gap_ci": gap_ci, "floor_sd": sd, "gap_z": gap,
-            "objective": float(np.mean(worse)),
-            "objective_ci": _interval(float(np.mean(worse)), np.mean(rep_worse, axis=0), (0.0, np.inf)),
+            "objective": objective, "objective_ci": _interval(objective, rep_objective, (0.0, np.inf)),
             "verdict": {"possible": True, "reason": None, "within_floor": within,
                         "copying": bool(ci["copy_fraction"][0] > fci["copy_fraction"][1]),
                         "collapsed": bool(ci["vendi_ratio"][1] < COLLAPSE_RATIO)}}

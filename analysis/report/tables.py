@@ -55,12 +55,15 @@ def _board(ctx: ReportContext) -> pd.DataFrame:
     return ctx.memo("board", lambda: board.leaderboard(ctx.study))
 
 
-def _param(row, name: str) -> str:
-    """A grid axis as the leaderboard shows it: pipelines by their ops (the CSV has the full spec)."""
+def param_label(row, name: str) -> str:
+    """A grid axis as the report shows it: pipelines by their ops (the CSV has the full spec)."""
     value = str(row.get(name, ""))
     if name == "pipeline" and value:
         from preprocessing.pipeline import Pipeline
-        return Pipeline.parse(value).short()
+        try:
+            return Pipeline.parse(value).short()
+        except Exception:  # noqa: BLE001 - a label only: show what was logged
+            return value
     return value
 
 
@@ -93,7 +96,7 @@ def leaderboard(ctx: ReportContext) -> dict:
         rank = None if pd.isna(r.get("rank")) else int(r["rank"])
         rows.append({"label": trial_label(r), "trial": trial, "state": r["state"], "rank": rank,
                      "verdict": r.get("verdict") or "", "reason": r.get("failure_reason") or "",
-                     "run_id": r["mlflow_run_id"], "params": [_param(r, p) for p in params],
+                     "run_id": r["mlflow_run_id"], "params": [param_label(r, p) for p in params],
                      "cells": [metric_cell(r, c) for c in cols]})
     return {"columns": [{"name": c, "arrow": arrow(c)} for c in cols], "rows": rows, "params": params,
             "files": {"leaderboard.csv": df}, "table": df}

@@ -19,10 +19,10 @@ import json
 import numpy as np
 import pandas as pd
 
-from analysis.protocol.flat import HIGH, LOW, OBJECTIVE
+from analysis.protocol.flat import HIGH, LOW, OBJECTIVE, number
 from analysis.protocol.measures import COPY_QUANTILE
 from analysis.report.sections import Missing, ReportContext, register_section
-from analysis.report.tables import fmt, trial_label
+from analysis.report.tables import fmt, param_label, trial_label
 
 # morphology column -> (name, word when the generated median is below, when above)
 FEATURE_WORDS = {"tubule_width_px": ("tubule width", "too thin", "too thick"),
@@ -35,34 +35,24 @@ FEATURE_WORDS = {"tubule_width_px": ("tubule width", "too thin", "too thick"),
                                           "networks too branched")}
 
 
-def _num(row, key):
-    v = pd.to_numeric(row.get(key), errors="coerce") if row is not None else np.nan
-    return None if pd.isna(v) else float(v)
-
-
 def _setting(row) -> str:
-    from preprocessing.pipeline import Pipeline
-    try:
-        pipe = Pipeline.parse(str(row.get("pipeline"))).short()
-    except Exception:  # noqa: BLE001 - a label only: show what was logged
-        pipe = str(row.get("pipeline", "?"))
-    return f"{pipe} × {row.get('gan', '?')} (trial {trial_label(row)})"
+    return f"{param_label(row, 'pipeline')} × {row.get('gan', '?')} (trial {trial_label(row)})"
 
 
 def winner(ranked: pd.DataFrame) -> str:
     best = ranked.iloc[0]
-    gap, lo, hi = (_num(best, OBJECTIVE + s) for s in ("", LOW, HIGH))
+    gap, lo, hi = (number(best, OBJECTIVE + s) for s in ("", LOW, HIGH))
     flags = [w for k, w in (("copying", "it copies training frames"), ("collapsed", "it collapsed"))
-             if _num(best, k) == 1]
+             if number(best, k) == 1]
     text = (f"Best at matching the held-out movies: {_setting(best)}, {fmt(gap)} floor SDs from "
             f"new real movies on average" + (f" [{fmt(lo)}, {fmt(hi)}]" if lo is not None else "")
             + (f" (although {' and '.join(flags)}: every ranked trial does)" if flags else ""))
     if len(ranked) < 2:
         return text + "; it is the only ranked trial."
     second = ranked.iloc[1]
-    gap2, lo2 = _num(second, OBJECTIVE), _num(second, OBJECTIVE + LOW)
+    gap2, lo2 = number(second, OBJECTIVE), number(second, OBJECTIVE + LOW)
     if gap is not None and gap2 is not None and gap2 < gap:
-        why = "copies training frames" if _num(second, "copying") == 1 else "collapsed"
+        why = "copies training frames" if number(second, "copying") == 1 else "collapsed"
         return text + f"; {_setting(second)} is closer ({fmt(gap2)}) but ranks below it: it {why}."
     clear = hi is not None and lo2 is not None and hi < lo2
     return text + (f"; its lead over {_setting(second)} ({fmt(gap2)}) is "
@@ -71,22 +61,22 @@ def winner(ranked: pd.DataFrame) -> str:
 
 
 def collapse(row) -> str:
-    synth, real, n = (_num(row, k) for k in ("synthetic_distinct", "real_distinct", "distinct_n"))
-    flag = _num(row, "collapsed")
+    synth, real, n = (number(row, k) for k in ("synthetic_distinct", "real_distinct", "distinct_n"))
+    flag = number(row, "collapsed")
     head = ("It collapsed: fewer than half the distinct frames of real movies at the same N. "
             if flag == 1 else "It did not collapse (distinct frames at the same N as real). " if flag == 0 else "")
     if synth is None or real is None:
         return head + "No synthetic set was generated, so its distinct frames were not counted."
-    return (head + f"Its synthetic set ({fmt(_num(row, 'synthetic_frames'))} frames) holds {fmt(synth)} "
+    return (head + f"Its synthetic set ({fmt(number(row, 'synthetic_frames'))} frames) holds {fmt(synth)} "
             f"effectively distinct frames among {fmt(n)} sampled; {fmt(n)} real frames hold {fmt(real)}.")
 
 
 def copying(row) -> str:
-    v, lo, hi = (_num(row, "copy_fraction" + s) for s in ("", LOW, HIGH))
+    v, lo, hi = (number(row, "copy_fraction" + s) for s in ("", LOW, HIGH))
     if v is None:
         return "Copying was not measured (no held-out verdict)."
-    copied = _num(row, "copying") == 1
-    null_hi = _num(row, "floor_copy_fraction" + HIGH)
+    copied = number(row, "copying") == 1
+    null_hi = number(row, "floor_copy_fraction" + HIGH)
     return (f"{'It copies training frames' if copied else 'It does not copy training frames'}: "
             f"{v:.0%} of its samples [{lo:.0%}, {hi:.0%}] are nearer a training frame than "
             f"{1 - COPY_QUANTILE:.0%} of held-out frames are; new movies would give {COPY_QUANTILE:.0%}"

@@ -51,7 +51,6 @@ def evaluate_run(run_id: str, *, workspace, tracking_uri: str | None = None, n_s
     ``log`` writes the metrics, ``evaluation/evaluation.json`` (the whole protocol result) and
     the figures (nearest-training-frame grid, morphology histograms vs held-out) to the run.
     """
-    from analysis.morphology import morphology_table
     from preprocessing.dataset import Dataset
     from preprocessing.physical import morphology_um, training_pixel_size_um
     from preprocessing.pipeline import Pipeline
@@ -71,7 +70,7 @@ def evaluate_run(run_id: str, *, workspace, tracking_uri: str | None = None, n_s
     if "inception-v3-compat" in available_extractors():  # standard FID/KID too, weights being local
         flat.update(inception_keys(flatten(Protocol(*roles, extractor="inception-v3-compat", workspace=workspace,
                                seed=cfg.seed, morphology=False, **kw).score(make_role("samples", fake)))))
-    tables = {"real": morphology_table(held.x[:, 0]), "fake": morphology_table(fake[:, 0])}
+    tables = {"real": proto.morphology(held.x), "fake": proto.morphology(fake)}  # the protocol's own
     px = training_pixel_size_um(ds, cfg.pipeline, cfg.size)
     for side, table in tables.items():  # µm where the data set's pixel size is known
         flat.update({f"{side}_{k}_median": v for k, v in morphology_um(table, px).items()})
@@ -86,7 +85,7 @@ def evaluate_run(run_id: str, *, workspace, tracking_uri: str | None = None, n_s
             print(f"not ranked against intensity pipelines: {', '.join(not_intensity)} output is "
                   "not an intensity image")
     if log:
-        feats = lambda x: proto.distinct.standardise(proto._feats(x))  # noqa: E731
+        feats = lambda x: proto.distinct.standardise(proto.features(x))  # noqa: E731
         _log(tracking.client(tracking_uri), run_id, flat, report, fake, train.x,
              feats(train.x), feats(fake), tables)
     return flat
