@@ -7,7 +7,8 @@ registry, so a newly registered name that is not added here fails the suite, not
 """
 from __future__ import annotations
 
-GAN_VARIANTS = ("dcgan", "lsgan", "r1", "sngan", "wgan", "wgan-gp")  # models.list_variants()
+GAN_VARIANTS = ("dcgan", "fastgan", "lsgan", "projected", "r1", "sngan", "wgan",
+                "wgan-gp")                                            # models.list_variants()
 OPS = ("register", "normalize", "deoverlay", "clahe", "gaussian", "nlm", "laplacian", "otsu",
        "resize", "tile")                                              # preprocessing.ops
 EXTRACTORS = ("mito-ssl", "inception-v3-compat")                      # analysis.extractors

@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from models import get_variant, list_variants
 from models.backbones import SIZES
+from models.outputs import OUTPUTS
 
 
 class TrainConfig(BaseModel):
@@ -22,10 +23,14 @@ class TrainConfig(BaseModel):
     gan: str = "dcgan"
     gan_options: dict = {}          # the variant's own options, e.g. {"gp_lambda": 10}
     size: int = 64                  # px (32, 64 or 128)
-    steps: int = Field(2000, ge=1)  # generator updates
+    steps: int = Field(2000, ge=1)  # generator updates (the cap when max_seconds is set)
+    max_seconds: float | None = Field(None, gt=0)  # budget in seconds of training steps (equal compute)
     seed: int = 0                   # weights, latents, batches and the train/held-out split
     batch: int = Field(64, ge=1)
     diffaug: bool = False
+    ada: bool = False               # adaptive augmentation probability (models/augment.py, ADA)
+    ada_target: float = Field(0.6, gt=0, lt=1)   # the overfitting signal r_t that p is steered to
+    output: Literal[OUTPUTS] = "tanh"  # generator output layer (models/outputs.py)
     ema: bool = False
     ema_decay: float = Field(0.999, gt=0, lt=1)
     latent_dim: int = Field(128, ge=1)
@@ -64,6 +69,14 @@ class TrainConfig(BaseModel):
         if v not in SIZES:
             raise ValueError(f"{v} px is not supported (choose from {SIZES})")
         return v
+
+    def networks(self):
+        """``(variant, G, D)``: the run's variant (``n_critic`` set) and fresh networks built
+        from this config (size, latent size, width, output layer): the one way to build them."""
+        variant = get_variant(self.gan, **self.gan_options)
+        variant.n_critic = self.n_critic or variant.n_critic
+        G, D = variant.build(self.size, self.latent_dim, self.width, self.output)
+        return variant, G, D
 
     def resolved(self) -> "TrainConfig":
         """Defaults of the variant spelled out (learning rates, n_critic, options, pipeline)."""

@@ -12,11 +12,15 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 
 
-def run_name(gan: str, pipeline: str, seed: int, *, diffaug=False, ema=False) -> str:
-    """``sngan+da normalize-nlm-laplacian s0``: variant (+DiffAugment, +EMA), op names, seed."""
+def run_name(gan: str, pipeline: str, seed: int, *, diffaug=False, ada=False, output="tanh",
+             ema=False) -> str:
+    """``sngan+da+ada+fl normalize-nlm-laplacian s0``: variant (+DiffAugment, +ADA, +the
+    fluorescence output, +EMA), op names, seed."""
     from preprocessing.pipeline import Pipeline
     ops = "-".join(n for n, _ in Pipeline.parse(pipeline).steps if n not in ("resize", "tile"))
-    return f"{gan}{'+da' if diffaug else ''}{'+ema' if ema else ''} {ops or 'raw'} s{seed}"
+    marks = "".join(m for m, on in (("+da", diffaug), ("+ada", ada), ("+fl", output == "fluorescence"),
+                                    ("+ema", ema)) if on)
+    return f"{gan}{marks} {ops or 'raw'} s{seed}"
 
 
 def source_tags(git_commit: str) -> dict[str, str]:

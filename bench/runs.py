@@ -16,7 +16,6 @@ import torch
 from bench import tracking
 from bench.config import TrainConfig
 from bench.errors import MitoError
-from models import get_variant
 
 CKPT_DIR = "checkpoints"
 
@@ -31,7 +30,7 @@ def load_generator(run_id: str, tracking_uri: str | None = None, prefer_ema: boo
     cfg, weights = fetch_checkpoint(
         c, run_id, "generator.pt", f"run {run_id}", "has no config.json / checkpoints/generator.pt "
         "(not a mitogan training run, or it stopped before its first checkpoint)", weights_only=True)
-    G, _ = get_variant(cfg.gan, **cfg.gan_options).build(cfg.size, cfg.latent_dim, cfg.width)
+    _, G, _ = cfg.networks()
     G.load_state_dict(weights["EMA"] if prefer_ema and weights["EMA"] is not None else weights["G"])
     return G.eval(), cfg
 
@@ -60,8 +59,7 @@ def load_discriminator(run_id: str, tracking_uri: str | None = None):
     _, state = fetch_checkpoint(tracking.client(tracking_uri), run_id, "last.pt", f"run {run_id}",
                                 f"has no {CKPT_DIR}/last.pt (the discriminator is only in the "
                                 "full training checkpoint)", weights_only=True)
-    _, D = get_variant(cfg.gan, **cfg.gan_options).build(cfg.size, latent_dim=cfg.latent_dim,
-                                                           width=cfg.width)
+    _, _, D = cfg.networks()
     D.load_state_dict(state["trainer"]["D"])
     return D.eval(), G, cfg
 

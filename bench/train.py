@@ -22,15 +22,15 @@ import torch
 from tqdm import tqdm
 
 from bench import ownership, run_meta, tracking
+from bench.compute import Compute
 from bench.config import TrainConfig
 from bench.errors import MitoError
 from bench.runs import CKPT_DIR, fetch_checkpoint, run_split
-from models import get_variant
+from bench.threads import apply as apply_threads
+from models.amp import check_amp
 from models.sampling import generate
 from models.trainer import Batches, GANTrainer
 
-from bench.threads import apply as apply_threads
-from models.amp import check_amp
 
 @dataclass
 class TrainResult:
@@ -86,6 +86,7 @@ class _Run:
         self.metrics = tracking.MetricBuffer(c, run_id, log_batch)
         self.tmp = tempfile.TemporaryDirectory(prefix="mitogan-train-")
         self.step = 0  # last completed step, kept current by the loop
+        self.compute = {"train_s": 0.0}  # bench.compute's state: seconds of training (+ FLOPs per step)
         self.monitor = run_meta.start_system_metrics(c, run_id)  # None without psutil
 
     def grid(self, trainer: GANTrainer, step: int) -> None:
@@ -95,7 +96,7 @@ class _Run:
     def checkpoint(self, trainer: GANTrainer, batches: Batches, step: int, sat_since) -> None:
         d = Path(self.tmp.name)
         torch.save({"step": step, "trainer": trainer.state_dict(), "batches": batches.state_dict(),
-                    "sat_since": sat_since}, d / "last.pt")
+                    "sat_since": sat_since, "compute": dict(self.compute)}, d / "last.pt")
         torch.save({"step": step, "G": trainer.G.state_dict(),
                     "EMA": trainer.ema.state_dict() if trainer.ema is not None else None},
                    d / "generator.pt")
@@ -124,7 +125,8 @@ def _start(c, cfg: TrainConfig, ds, parent_run_id, tags, device) -> str:
                 **run_meta.source_tags(prov["git_commit"]), **(tags or {})}
     if parent_run_id:
         all_tags["mlflow.parentRunId"] = parent_run_id
-    name = run_meta.run_name(cfg.gan, cfg.pipeline, cfg.seed, diffaug=cfg.diffaug, ema=cfg.ema)
+    name = run_meta.run_name(cfg.gan, cfg.pipeline, cfg.seed, diffaug=cfg.diffaug, ada=cfg.ada,
+                             output=cfg.output, ema=cfg.ema)
     run = c.create_run(exp_id, tags=all_tags, run_name=name)
     params = {**cfg.model_dump(), "data_hash": ds.hash, **prov}
     c.log_batch(run.info.run_id, params=[_param(k, v) for k, v in params.items()])
@@ -191,6 +193,7 @@ def train(cfg: TrainConfig, *, workspace=None, tracking_uri: str | None = None,
     z_fixed = torch.randn(cfg.n_grid, cfg.latent_dim, generator=torch.Generator().manual_seed(cfg.seed + 1))
     run = _Run(c, run_id, cfg.log_batch, z_fixed)
     run.step = state["step"] if state else 0
+    run.compute.update(state.get("compute", {}) if state else {})
     try:
         with _StopFlag() as stop:
             train_set, held = run_split(cfg, workspace, dataset=ds, progress=progress)
@@ -200,11 +203,10 @@ def train(cfg: TrainConfig, *, workspace=None, tracking_uri: str | None = None,
                                             _param("torch_threads", threads.n),
                                             _param("torch_threads_basis", threads.basis)])
             torch.manual_seed(cfg.seed)  # weight initialisation
-            variant = get_variant(cfg.gan, **cfg.gan_options)
-            variant.n_critic = cfg.n_critic
-            G, D = variant.build(cfg.size, cfg.latent_dim, cfg.width)
+            variant, G, D = cfg.networks()
             trainer = GANTrainer(variant, G, D, batch=cfg.batch, latent_dim=cfg.latent_dim,
                                  seed=cfg.seed, lr_g=cfg.lr_g, lr_d=cfg.lr_d, diffaug=cfg.diffaug,
+                                 ada_target=cfg.ada_target if cfg.ada else None,
                                  ema_decay=cfg.ema_decay if cfg.ema else None, device=device,
                                  channels_last=cfg.channels_last, fused=cfg.fused, amp=cfg.amp,
                                  compile=cfg.compile)
@@ -248,24 +250,27 @@ def _param(key, value):
 
 
 def _loop(cfg, trainer, batches, run, stop, on_step, sat_since, progress) -> None:
-    """Steps ``run.step+1 .. cfg.steps`` with logging, grids, checkpoints and divergence checks."""
+    """Steps ``run.step+1 ..`` until ``cfg.steps`` or ``cfg.max_seconds`` of training, with
+    logging, grids, checkpoints, divergence checks and the compute it took (``bench.compute``)."""
     step = run.step
     imgs_per_step = cfg.batch * trainer.variant.n_critic
-    bar = tqdm(total=cfg.steps, initial=step, unit="step", desc=f"train {cfg.gan}",
-               disable=not progress, dynamic_ncols=True)
+    budget = Compute(cfg, run.compute, imgs_per_step)
+    bar = tqdm(total=None if cfg.max_seconds else cfg.steps, initial=step, unit="step",
+               desc=f"train {cfg.gan}", disable=not progress, dynamic_ncols=True)
     t_last, s_last = time.perf_counter(), step
     try:
-        while step < cfg.steps:
+        while not budget.spent(step):
             if stop.hit:
                 run.checkpoint(trainer, batches, step, sat_since)
                 raise KeyboardInterrupt(stop.hit)
-            trainer.step(batches.next)
+            budget.step(trainer, batches)
             step += 1
             run.step = step
             bar.update(1)
-            if step % cfg.log_every == 0 or step == cfg.steps:
+            last = budget.spent(step)
+            if step % cfg.log_every == 0 or last:
                 now = time.perf_counter()
-                stats = trainer.stats()
+                stats = {**trainer.stats(), **budget.metrics(step)}
                 stats["images_per_s"] = imgs_per_step * (step - s_last) / max(now - t_last, 1e-9)
                 t_last, s_last = now, step
                 run.metrics.add(stats, step)
@@ -278,9 +283,9 @@ def _loop(cfg, trainer, batches, run, stop, on_step, sat_since, progress) -> Non
                 if sat_since is not None and step - sat_since >= cfg.saturation_steps:
                     raise Diverged(f"discriminator saturated from step {sat_since} to {step} "
                                    f"(saturation_steps={cfg.saturation_steps})")
-            if step % cfg.sample_every == 0 or step == cfg.steps:
+            if step % cfg.sample_every == 0 or last:
                 run.grid(trainer, step)
-            if step % cfg.ckpt_every == 0 or step == cfg.steps:
+            if step % cfg.ckpt_every == 0 or last:
                 run.checkpoint(trainer, batches, step, sat_since)
             if on_step is not None and cfg.eval_every and step % cfg.eval_every == 0:
                 try:

@@ -7,6 +7,6 @@ from models.base import GANVariant
 from models.registry import get_variant, list_variants, register_variant
 
 # built-in variants (importing a module registers its variant)
-from models import dcgan, lsgan, r1, sngan, wgan, wgan_gp  # noqa: E402,F401
+from models import dcgan, fastgan, lsgan, projected, r1, sngan, wgan, wgan_gp  # noqa: E402,F401
 
 __all__ = ["GANVariant", "get_variant", "list_variants", "register_variant"]

@@ -2,8 +2,9 @@
 
 Both networks double / halve the spatial size once per block between 4 px and the image size,
 so one pair of classes serves every supported size. Images are ``(N, 1, S, S)`` float32 in
-[-1, 1] (the generator ends with ``tanh``); the discriminator returns one raw score per image,
-``(N,)`` — a logit or critic value depending on the variant's loss.
+[-1, 1] (the generator ends with ``tanh`` or a clamp, ``models.outputs``); the discriminator
+returns one raw score per image, ``(N,)`` — a logit or critic value depending on the variant's
+loss.
 """
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from torch import nn
 from torch.nn.utils.parametrizations import spectral_norm as _sn
 
 from bench.errors import MitoError
+from models.outputs import output_layer
 
 SIZES = (32, 64, 128)
 D_NORMS = ("batch", "layer", "none")
@@ -30,10 +32,11 @@ class Generator(nn.Module):
     """``z (N, latent_dim)`` → images ``(N, 1, size, size)`` in [-1, 1].
 
     A transposed convolution lifts ``z`` to ``(N, C, 4, 4)``; each block then doubles the size
-    and halves the channels (BatchNorm + ReLU), down to ``width`` channels before the output.
+    and halves the channels (BatchNorm + ReLU), down to ``width`` channels before the output
+    layer ``output`` (``models.outputs``: ``tanh`` or ``fluorescence``).
     """
 
-    def __init__(self, size: int = 64, latent_dim: int = 128, width: int = 64):
+    def __init__(self, size: int = 64, latent_dim: int = 128, width: int = 64, output: str = "tanh"):
         super().__init__()
         self.size, self.latent_dim, self.width = size, latent_dim, width
         blocks = n_blocks(size)
@@ -44,7 +47,7 @@ class Generator(nn.Module):
             layers += [nn.ConvTranspose2d(ch, ch // 2, 4, 2, 1, bias=False),
                        nn.BatchNorm2d(ch // 2), nn.ReLU(True)]
             ch //= 2
-        layers += [nn.ConvTranspose2d(ch, 1, 4, 2, 1), nn.Tanh()]  # (N, 1, size, size)
+        layers += [nn.ConvTranspose2d(ch, 1, 4, 2, 1), output_layer(output)]  # (N, 1, size, size)
         self.net = nn.Sequential(*layers)
         self.apply(_dcgan_init)
 

@@ -15,8 +15,9 @@ class GANVariant(ABC):
 
     Contract (checked for every registered variant by ``tests/test_models.py``):
 
-    - ``build(size, latent_dim, width) -> (G, D)``: ``G(z (N, latent_dim)) -> (N, 1, S, S)`` in
-      [-1, 1]; ``D(x (N, 1, S, S)) -> (N,)`` raw scores; ``D.last_conv`` is its last ``Conv2d``.
+    - ``build(size, latent_dim, width, output) -> (G, D)``: ``G(z (N, latent_dim)) -> (N, 1, S, S)``
+      in [-1, 1], ending in ``models.outputs.output_layer(output)``; ``D(x (N, 1, S, S)) -> (N,)``
+      raw scores; ``D.last_conv`` is its last ``Conv2d``.
     - ``d_loss(d_real, d_fake)`` and ``g_loss(d_fake)`` take raw scores ``(N,)`` and return a
       scalar to *minimise*; a higher score means "more real" for every variant.
     - ``penalty(D, real, fake, generator)`` returns ``{name: weighted term}`` added to the D
@@ -48,9 +49,10 @@ class GANVariant(ABC):
         for key, default in self.options.items():
             setattr(self, key, type(default)(options.get(key, default)))
 
-    def build(self, size: int = 64, latent_dim: int = 128, width: int = 64) -> tuple[nn.Module, nn.Module]:
+    def build(self, size: int = 64, latent_dim: int = 128, width: int = 64,
+              output: str = "tanh") -> tuple[nn.Module, nn.Module]:
         """Fresh generator and discriminator for ``size`` px images (see class docstring)."""
-        return (Generator(size, latent_dim, width),
+        return (Generator(size, latent_dim, width, output),
                 Discriminator(size, width, norm=self.d_norm, spectral=self.spectral))
 
     @abstractmethod
@@ -71,6 +73,11 @@ class GANVariant(ABC):
     def wasserstein(self, d_real: torch.Tensor, d_fake: torch.Tensor) -> float | None:
         """Estimate of the Wasserstein-1 distance for critics; ``None`` where undefined."""
         return None
+
+    def overfit_signal(self, d_real: torch.Tensor, d_fake: torch.Tensor) -> torch.Tensor:
+        """Per-image signs ``(N,)`` whose mean is ADA's r_t (``models.augment.AdaptiveP``): for
+        a logit or hinge score, ``sign(D(real))`` as in Karras et al. (2020)."""
+        return torch.sign(d_real.detach())
 
     def saturated(self, d_real: torch.Tensor, d_fake: torch.Tensor) -> bool:
         """True when D separates the batches so completely that G gets no useful gradient."""

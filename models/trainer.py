@@ -10,7 +10,7 @@ import torch
 from torch import nn
 
 from models.amp import Precision, penalty_fp32
-from models.augment import diff_augment
+from models.augment import AdaptiveP, ada_augment, diff_augment
 from models.base import GANVariant
 from models.ema import EMA
 
@@ -58,6 +58,9 @@ class GANTrainer:
         From ``variant.build``; moved to ``device``.
     diffaug : bool
         Apply DiffAugment to every batch D sees (real and fake alike, G step included).
+    ada_target : float or None
+        When set, also apply ADA's augmentations (``models.augment.ada_augment``) with a
+        probability p steered so that D's overfitting signal r_t stays near this target.
     ema_decay : float or None
         Keep an EMA of G's weights when set.
     amp : {"off", "bf16", "fp16"}
@@ -69,9 +72,9 @@ class GANTrainer:
 
     def __init__(self, variant: GANVariant, G: nn.Module, D: nn.Module, *, batch: int,
                  latent_dim: int, seed: int, lr_g: float | None = None, lr_d: float | None = None,
-                 diffaug: bool = False, ema_decay: float | None = None, device="cpu",
-                 channels_last: bool = False, fused: bool | None = None, amp: str = "off",
-                 compile: bool = False):
+                 diffaug: bool = False, ada_target: float | None = None,
+                 ema_decay: float | None = None, device="cpu", channels_last: bool = False,
+                 fused: bool | None = None, amp: str = "off", compile: bool = False):
         self.variant, self.batch, self.latent_dim = variant, batch, latent_dim
         self.device = torch.device(device)
         fmt = torch.channels_last if channels_last else torch.contiguous_format
@@ -80,12 +83,14 @@ class GANTrainer:
         self.ema = EMA(self.G, ema_decay) if ema_decay else None
         self.gen = torch.Generator(self.device).manual_seed(seed)
         self.diffaug = diffaug
+        self.ada = AdaptiveP(ada_target) if ada_target else None
         self.prec = Precision(amp, self.device)
         self.G_run, self.D_run = (torch.compile(self.G), torch.compile(self.D)) if compile else (self.G, self.D)
         self.last: dict = {}
 
     def _aug(self, x: torch.Tensor) -> torch.Tensor:
-        return diff_augment(x, generator=self.gen) if self.diffaug else x
+        x = diff_augment(x, generator=self.gen) if self.diffaug else x
+        return ada_augment(x, self.ada.p, self.gen) if self.ada is not None else x
 
     def _z(self) -> torch.Tensor:
         return torch.randn(self.batch, self.latent_dim, device=self.device, generator=self.gen)
@@ -112,6 +117,8 @@ class GANTrainer:
             self.opt_d.zero_grad(set_to_none=True)
             self.prec.step(loss_d + sum(pens.values()), self.opt_d, "d")
             v.after_d_step(self.D)
+            if self.ada is not None:
+                self.ada.update(v.overfit_signal(d_real, d_fake))
         self.D.requires_grad_(False)  # the G step needs gradients w.r.t. images only, not D's weights
         with cast():
             loss_g = v.g_loss(D(self._aug(fake)).float())
@@ -131,6 +138,8 @@ class GANTrainer:
             s["wasserstein"] = w
         s["grad_norm_d"], s["grad_norm_g"] = _grad_norm(self.D), _grad_norm(self.G)
         s["lr_d"], s["lr_g"] = self.opt_d.param_groups[0]["lr"], self.opt_g.param_groups[0]["lr"]
+        if self.ada is not None:
+            s["ada_p"], s["ada_rt"] = self.ada.p, self.ada.rt
         return s
 
     def saturated(self) -> bool:
@@ -146,7 +155,8 @@ class GANTrainer:
                 "EMA": self.ema.state_dict() if self.ema is not None else None,
                 "EMA_updates": self.ema.updates if self.ema is not None else 0,
                 "opt_g": self.opt_g.state_dict(), "opt_d": self.opt_d.state_dict(),
-                "rng": self.gen.get_state(), "scalers": self.prec.state_dict()}
+                "rng": self.gen.get_state(), "scalers": self.prec.state_dict(),
+                "ada": self.ada.state_dict() if self.ada is not None else None}
 
     def load_state_dict(self, state: dict) -> None:
         self.G.load_state_dict(state["G"])
@@ -158,3 +168,5 @@ class GANTrainer:
         self.opt_d.load_state_dict(state["opt_d"])
         self.gen.set_state(state["rng"])
         self.prec.load_state_dict(state.get("scalers"))
+        if self.ada is not None:
+            self.ada.load_state_dict(state["ada"])

@@ -32,5 +32,9 @@ class WGAN(GANVariant):
     def wasserstein(self, d_real, d_fake):
         return float(d_real.mean() - d_fake.mean())
 
+    def overfit_signal(self, d_real, d_fake):
+        # a critic's scores have no zero point: how far reals sit above the fakes' median instead
+        return torch.sign(d_real.detach() - d_fake.detach().median())
+
     def saturated(self, d_real, d_fake):
         return False  # a critic's scores are unbounded: there is no saturation to detect

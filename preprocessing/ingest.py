@@ -68,10 +68,12 @@ def parse_frames(text: str | None) -> slice | None:
     if not text:
         return None
     try:
-        a, b = text.split(":")
-        return slice(int(a) if a else None, int(b) if b else None)
+        parts = text.split(":")
+        if not 2 <= len(parts) <= 3 or (len(parts) == 3 and parts[2] and int(parts[2]) < 1):
+            raise ValueError
+        return slice(*(int(p) if p else None for p in parts))
     except ValueError:
-        raise MitoError("--frames", f"expected a:b (python slice), got {text!r}")
+        raise MitoError("--frames", f"expected a:b or a:b:step (python slice, step >= 1), got {text!r}")
 
 
 def _check_finite(plane: np.ndarray, reader: Reader, t: int):
@@ -142,7 +144,7 @@ def import_dataset(paths, name: str, workspace=None, *, rois=None, channel=None,
     z : {"max", "mean", "slices"}
         z-stacks become a projection per time point, or one frame per z slice.
     frames : str or slice, optional
-        Time points to keep, ``"a:b"``.
+        Time points to keep, ``"a:b"`` or ``"a:b:step"``; a step multiplies the frame interval.
     intensity_range : str
         ``auto``, ``pLOW,pHIGH`` or ``LOW,HIGH`` (see module docstring).
     movie_meta : list of dict, optional
@@ -185,6 +187,9 @@ def _import(root: Path, name, paths, workspace, rois, channel, z, frames, intens
     readers = [r for _, r in opened]
     movie_meta = [movie_meta[i] for i, _ in opened] if movie_meta is not None else None
     set_units(readers, pixel_size_um, frame_interval_s)
+    for reader in readers:  # seconds between the frames kept: a --frames step spaces them out
+        if reader.frame_interval_s is not None and frame_slice is not None and frame_slice.step:
+            reader.frame_interval_s *= frame_slice.step
     for reader in readers:
         for roi in rois:
             if roi is not None:

@@ -33,8 +33,8 @@ class CopyG(nn.Module):
 class Copier(DCGAN):
     name = "copier"
 
-    def build(self, size: int = 64, latent_dim: int = 128, width: int = 64):
-        G = CopyG(size, latent_dim)
+    def build(self, size: int = 64, latent_dim: int = 128, width: int = 64, output: str = "tanh"):
+        G = CopyG(size, latent_dim)  # draws training frames exactly: no output layer to choose
         _, D = DCGAN.build(self, size, latent_dim, width)
         D.memorise_into = [G]  # a list: not a submodule, so D's state and parameters are its own
         return G, D

@@ -62,7 +62,7 @@ def test_help_lists_the_choices_and_version_prints(capsys):
     with pytest.raises(SystemExit):
         build_parser().parse_args(["train", "--help"])
     text = " ".join(capsys.readouterr().out.split())
-    assert "dcgan, lsgan, r1, sngan, wgan, wgan-gp" in text and "nlm, laplacian" in text
+    assert "dcgan, fastgan, lsgan, projected, r1, sngan, wgan, wgan-gp" in text and "nlm, laplacian" in text
     with pytest.raises(SystemExit) as ex:
         build_parser().parse_args(["--version"])
     assert ex.value.code == 0

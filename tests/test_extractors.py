@@ -13,7 +13,7 @@ from analysis.extractors import (available_extractors, get_extractor, list_extra
                                  register_extractor)
 from analysis.extractors.base import FramesDataset, file_sha256
 from analysis.extractors.cache import cached_features
-from analysis.extractors.mito_ssl import WEIGHTS, MitoSSLExtractor
+from analysis.extractors.mito_ssl import WEIGHTS, MitoSSLExtractor, load_encoder
 from analysis.extractors.ssl import train_ssl_encoder
 from analysis.fidelity import fidelity_from_features, fidelity_from_scratch, kid_subset_size
 from bench.errors import MitoError
@@ -71,6 +71,20 @@ def test_shipped_weights_are_small_and_match_their_sidecar():
     side = json.loads(WEIGHTS.with_suffix(".json").read_text())
     assert side["sha256"] == file_sha256(WEIGHTS) == MitoSSLExtractor(WEIGHTS).weights_hash
     assert side["command"].startswith("mitogan encoder train")
+
+
+def test_projected_discriminator_sees_the_mito_ssl_features():
+    """The ``projected`` D runs the extractor's network: same weights, same features."""
+    from models.projected import ProjectedDiscriminator
+    D = ProjectedDiscriminator(width=8)
+    ex = MitoSSLExtractor()
+    assert MitoSSLExtractor(encoder=D.encoder).weights_hash == MitoSSLExtractor(
+        encoder=load_encoder(ex.weights)).weights_hash
+    x = frames(6, size=48)
+    with torch.no_grad():
+        maps = D.encode(torch.from_numpy(x) * 2 - 1)  # D's input is in [-1, 1]
+    assert [m.shape[-1] for m in maps] == [32, 16, 8, 4]
+    np.testing.assert_allclose(maps[-1].mean(dim=(2, 3)).numpy(), ex.features(x), rtol=1e-5, atol=1e-6)
 
 
 def test_frames_reach_the_extractor_as_float_not_8bit():

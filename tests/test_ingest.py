@@ -109,6 +109,18 @@ def test_roi_frames_percentile_and_rgb_luminance(workspace, tmp_path, capsys):
     np.testing.assert_allclose(d3.frames("rgb")[1], rgb[1, ..., 1] / 255, atol=1e-6)
 
 
+def test_frames_step_keeps_every_kth_frame_and_spaces_the_interval(workspace, tmp_path):
+    """The HeLa movie stores each time point twice: ``--frames 1::2`` keeps each once."""
+    data = _stack((7, 16, 16))
+    _write(tmp_path / "m.tif", data)
+    ds = import_dataset([tmp_path / "m.tif"], "k", workspace, frames="1::2", frame_interval_s=0.5,
+                        progress=False)
+    assert [f["frame_index"] for f in ds.manifest["frames"]] == [1, 3, 5]
+    assert ds.movies[0]["frame_interval_s"] == 1.0
+    with pytest.raises(MitoError, match="a:b or a:b:step"):
+        import_dataset([tmp_path / "m.tif"], "k0", workspace, frames="::0", progress=False)
+
+
 def test_hash_follows_content(workspace, tmp_path):
     data = _stack((3, 16, 16))
     _write(tmp_path / "m.tif", data)

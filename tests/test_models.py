@@ -1,6 +1,9 @@
 """GAN variants: registry, the GANVariant contract for every variant, known-answer penalties."""
 from __future__ import annotations
 
+import re
+import sys
+
 import pytest
 import torch
 from torch import nn
@@ -11,14 +14,18 @@ from models.augment import diff_augment
 from models.backbones import Discriminator, Generator
 from models.base import GANVariant, gradient_penalty, r1_penalty
 from models.ema import EMA
+from models.fastgan import SLE, FastGANGenerator, reconstruction_loss
+from models.outputs import FluorescenceOutput
 from models.registry import register_variant
 from models.trainer import Batches, GANTrainer
 
 torch.set_num_threads(1)
+CITATION = re.compile(r"\b[A-Z][a-z]+ et al\.? \(?(19|20)\d{2}\b")  # "Miyato et al. 2018"
 
 
 def test_registry_lists_builtins_and_refuses_bad_names():
-    assert {"dcgan", "lsgan", "wgan", "wgan-gp", "sngan", "r1"} <= set(models.list_variants())
+    assert {"dcgan", "lsgan", "wgan", "wgan-gp", "sngan", "r1", "fastgan",
+            "projected"} <= set(models.list_variants())
     with pytest.raises(MitoError, match="unknown GAN variant 'nope'"):
         models.get_variant("nope")
     with pytest.raises(ValueError, match="already registered"):
@@ -38,6 +45,8 @@ def test_variant_conformance(name):
     """Shapes, ranges, sign conventions, penalties and one finite training step."""
     v = models.get_variant(name)
     assert isinstance(v, GANVariant) and v.name == name and v.n_critic >= 1
+    docs = (type(v).__doc__ or "") + (sys.modules[type(v).__module__].__doc__ or "")
+    assert CITATION.search(docs), f"{name}: cite the paper (author et al. year) in a docstring"
     G, D = v.build(32, latent_dim=16, width=8)
     x = G(torch.randn(6, 16))  # (6, 1, 32, 32)
     assert x.shape == (6, 1, 32, 32) and x.min() >= -1 and x.max() <= 1
@@ -60,6 +69,91 @@ def test_variant_conformance(name):
     assert all(torch.isfinite(torch.tensor(val)) for val in stats.values())
     assert any(not torch.equal(a, b) for a, b in zip(before, G.parameters()))
     assert ("wasserstein" in stats) == (v.wasserstein(hi, lo) is not None)
+
+
+@pytest.mark.parametrize("name", models.list_variants())
+def test_every_generator_ends_in_the_chosen_output_layer(name):
+    """A strongly negative last bias is background: exactly -1 through the fluorescence clamp,
+    never reached by tanh."""
+    z = torch.randn(4, 16, generator=torch.Generator().manual_seed(0))
+    for output, layer in (("fluorescence", FluorescenceOutput), ("tanh", nn.Tanh)):
+        G, _ = models.get_variant(name).build(32, latent_dim=16, width=8, output=output)
+        assert isinstance(list(G.modules())[-1], layer)
+        last = [m for m in G.modules() if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d))][-1]
+        with torch.no_grad():
+            last.bias.fill_(-5.0)
+            x = G.eval()(z)
+        if output == "fluorescence":
+            assert (x == -1.0).all()
+        else:
+            assert (x > -1.0).all() and (x < -0.99).all()
+
+
+def test_sle_gates_channels_and_every_sle_is_wired():
+    sle = SLE(4, 3)
+    for p in sle.parameters():
+        nn.init.zeros_(p)
+    high = torch.randn(2, 3, 16, 16)
+    assert torch.allclose(sle(torch.randn(2, 4, 8, 8), high), high / 2)  # gate sigmoid(0) = 1/2
+    torch.manual_seed(0)
+    G = FastGANGenerator(64, latent_dim=16, width=8).eval()  # eval: BatchNorm would rescale gates
+    assert len(G.sle) == 2  # 4 px → 32 px and 8 px → 64 px
+    with torch.no_grad():
+        for s in G.sle:  # gates that depend strongly on their low-res input
+            s.gate[1].weight.mul_(100)
+            s.gate[3].weight.mul_(100)
+        z = torch.randn(3, 16)
+        ref = G(z)
+        for s in G.sle:
+            hook = s.register_forward_pre_hook(lambda m, args: (torch.zeros_like(args[0]), args[1]))
+            out = G(z)
+            hook.remove()
+            assert (out - ref).norm() > 0.05 * ref.norm()  # unwired, the hook would change nothing
+
+
+def test_fastgan_discriminator_learns_to_reconstruct_real_images():
+    torch.manual_seed(0)
+    v = models.get_variant("fastgan")
+    _, D = v.build(64, latent_dim=16, width=8)
+    blobs = nn.functional.avg_pool2d(torch.rand(8, 1, 64, 64), 9, 1, 4)
+    real = (blobs - blobs.amin()) / (blobs.amax() - blobs.amin()) * 2 - 1  # (8, 1, 64, 64)
+    assert D.reconstruct(real).shape == (8, 1, 32, 32)
+    opt = torch.optim.Adam(D.parameters(), lr=1e-3, betas=v.betas)
+    losses = []
+    for _ in range(20):
+        loss = v.penalty(D, real, real)["recon"]
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        losses.append(loss.item())
+    assert losses[-1] < 0.8 * losses[0], losses
+    # the term trains D's own features, not only its decoder
+    assert all(p.grad is not None and p.grad.abs().sum() > 0 for p in D.features.parameters())
+    D.eval()  # no power iteration or batch statistics: two calls give the same number
+    weighted = models.get_variant("fastgan", recon_weight=3).penalty(D, real, real)["recon"]
+    assert weighted.item() == pytest.approx(3 * reconstruction_loss(D, real).item())
+
+
+def test_projected_encoder_stays_frozen_while_its_heads_train():
+    v = models.get_variant("projected")
+    G, D = v.build(32, latent_dim=16, width=8)
+    frozen = {k: t.clone() for k, t in D.encoder.state_dict().items()}  # weights + BN statistics
+    projections = lambda: [b for name, b in D.named_buffers() if name.startswith("proj")]  # noqa: E731
+    proj = [b.clone() for b in projections()]
+    heads = [p.detach().clone() for p in D.heads.parameters()]
+    D.train().requires_grad_(True)  # what a trainer does
+    assert D.training and not D.encoder.training
+    assert not any(p.requires_grad for p in D.encoder.parameters())
+    assert all(p.requires_grad for p in D.heads.parameters())
+    assert any(p.requires_grad for p in D.last_conv.parameters())
+    real = torch.rand(8, 1, 32, 32) * 2 - 1
+    trainer = GANTrainer(v, G, D, batch=4, latent_dim=16, seed=0, diffaug=True)
+    batches = Batches(real, 4, seed=0)
+    for _ in range(2):
+        trainer.step(batches.next)
+    assert all(torch.equal(t, D.encoder.state_dict()[k]) for k, t in frozen.items())
+    assert len(proj) == 4 and all(torch.equal(a, b) for a, b in zip(proj, projections()))
+    assert any(not torch.equal(a, b) for a, b in zip(heads, D.heads.parameters()))
 
 
 @pytest.mark.parametrize("size", [32, 64, 128])

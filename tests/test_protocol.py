@@ -70,6 +70,18 @@ def test_distinct_frame_count_k_repeats_and_real_frames(sim):
     assert 3 * p.held.n_units < real <= len(z)
 
 
+def test_repeated_real_frames_keep_the_distinct_count_scale():
+    """A movie that stores every time point twice (the HeLa file does) has the scale of its
+    distinct frames, not 0 (which made every kernel entry 0/0)."""
+    from analysis.protocol.score import DistinctCount
+    feats = np.random.default_rng(0).normal(size=(60, 8))
+    once, twice = DistinctCount(feats), DistinctCount(np.repeat(feats, 2, axis=0))
+    assert twice.bandwidth == pytest.approx(once.bandwidth, rel=0.02) and twice.bandwidth > 0
+    assert twice.count(feats) == pytest.approx(once.count(feats), rel=0.02)
+    with pytest.raises(ValueError, match="same features"):
+        DistinctCount(np.ones((10, 8)))
+
+
 def test_copier_is_flagged_and_scores_worse_than_a_new_movie_sampler(sim):
     p, rungs = sim["proto"], sim["rungs"]
     new, copier = p.score(rungs["a heldout-movies"]), p.score(rungs["b train+noise"])

@@ -55,9 +55,67 @@ def test_grid_and_op_flags(tmp_path):
                                  search={"trials_per_cell": 2, "params": {"lr_g": {"low": 1e-4, "high": 1e-3}}}))
     grid_cells = cells(cfg)
     assert len(grid_cells) == 2 * 2 * 2 * 2 * 2 and len({c.id for c in grid_cells}) == len(grid_cells)
-    assert set(grid.grid_space(cfg)) == {"dataset", "pipeline", "gan", "diffaug", "seed", "op_gaussian"}
+    assert set(grid.grid_space(cfg)) == {"dataset", "pipeline", "gan", "diffaug", "ada", "output",
+                                         "seed", "op_gaussian"}
     assert grid.cell_params(cfg, grid_cells[-1])["op_gaussian"] is True
     assert grid.cell_params(cfg, grid_cells[0])["op_gaussian"] is False
+
+
+def test_later_axes_keep_older_studies_resumable(tmp_path):
+    """A study file without ``ada``/``output``/``budget.seconds`` keeps the cell ids and grid hash
+    it had before those existed (spelled out here as the older code computed them), so such a
+    study still resumes; setting them makes new cells."""
+    import hashlib
+    import json
+    from bench.study.config import grid_hash
+    cfg = load_config(tiny_study(tmp_path / "s.yaml", "old", diffaug=[False, True]))
+    c = cells(cfg)[1]  # cells, normalize|resize, dcgan, diffaug True, seed 0
+    blob = json.dumps([c.dataset, c.pipeline, c.gan, c.diffaug, c.seed])
+    assert c.id == f"dcgan+da-s0-{hashlib.sha1(blob.encode()).hexdigest()[:8]}-k0"
+    old = cfg.model_dump(include={"datasets", "pipelines", "gans", "diffaug", "seeds", "search",
+                                  "budget", "train", "objectives", "pruning"})
+    del old["budget"]["seconds"]
+    for d in old["datasets"]:
+        del d["source"]
+    assert grid_hash(cfg) == hashlib.sha256(json.dumps(old, sort_keys=True, default=str).encode()).hexdigest()[:16]
+    new = load_config(tiny_study(tmp_path / "n.yaml", "new", ada=[False, True],
+                                 output=["tanh", "fluorescence"], budget={"seconds": 5, "size": 32}))
+    ids = [x.id for x in cells(new)]
+    assert len(set(ids)) == 4 * 4 and sum("+ada+fl" in i for i in ids) == 4
+    assert grid_hash(new) != grid_hash(load_config(tiny_study(tmp_path / "m.yaml", "new", budget={"seconds": 6, "size": 32})))
+
+
+def test_study_imports_its_data_set_from_source(tmp_path):
+    """``source:`` imports like ``mitogan data import``, paths relative to the study file; the
+    grid hash ignores where the files are (each run records its data set's hash)."""
+    import numpy as np
+    import tifffile
+    from bench.study.config import grid_hash
+    from bench.study.runner import ensure_datasets, validate
+    from preprocessing.dataset import Dataset
+    (tmp_path / "raw").mkdir()
+    (tmp_path / "studies").mkdir()
+    tifffile.imwrite(tmp_path / "raw" / "m.tif",
+                     (np.random.default_rng(0).random((6, 40, 80)) * 255).astype(np.uint8))
+    src = {"paths": ["../raw/m.tif"], "roi": ["0,0,40,40", "40,0,80,40"], "frames": "0::2"}
+    cfg = load_config(tiny_study(tmp_path / "studies" / "s.yaml", "src",
+                                 datasets=[{"name": "imp", "source": src}]))
+    assert cfg.datasets[0].source.paths == [str((tmp_path / "raw" / "m.tif").resolve())]
+    ws = tmp_path / "ws"
+    validate(cfg, ws)
+    ensure_datasets(cfg, ws)
+    ds = Dataset.load("imp", ws)
+    assert ds.movie_ids == ["m_roi0", "m_roi1"] and ds.frames("m_roi1").shape == (3, 40, 40)
+    moved = tiny_study(tmp_path / "s.yaml", "src",
+                       datasets=[{"name": "imp", "source": {**src, "paths": ["raw/m.tif"]}}])
+    assert grid_hash(load_config(moved)) == grid_hash(cfg)
+    gone = tiny_study(tmp_path / "studies" / "t.yaml", "src",
+                      datasets=[{"name": "other", "source": {"paths": ["../raw/none.tif"]}}])
+    with pytest.raises(MitoError, match=r"datasets\.other\.source\.paths.*none\.tif: not found"):
+        validate(load_config(gone), ws)
+    both = tiny_study(tmp_path / "b.yaml", "src", datasets=[{"name": "x", "simulate": {}, "source": src}])
+    with pytest.raises(MitoError, match="simulate or source, not both"):
+        load_config(both)
 
 
 def test_threads_claim_each_cell_once(tmp_path):

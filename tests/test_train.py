@@ -62,7 +62,7 @@ def test_each_variant_trains_and_records_its_run(env, gan):
     assert int(p["n_train"]) == 6 * len(train_ids) and int(p["n_heldout"]) == 6 * len(held_ids) > 0
     assert [s for s, _ in _history(c, res.run_id, "loss_d")] == [2, 4]
     for key in ("loss_d", "loss_g", "d_real", "d_fake", "grad_norm_d", "grad_norm_g", "lr_d",
-                "lr_g", "images_per_s"):
+                "lr_g", "images_per_s", "train_seconds", "images_seen", "train_gflops"):
         assert np.isfinite(m[key]), key
     assert ("wasserstein" in m) == (gan in ("wgan", "wgan-gp"))
     assert ("gp" in m) == (gan == "wgan-gp") and ("r1" in m) == (gan == "r1")
@@ -220,3 +220,70 @@ def test_interrupted_cli_run_ends_killed_with_checkpoint(env, sig):
     assert {a.path for a in c.list_artifacts(run.info.run_id, "checkpoints")} >= {"checkpoints/last.pt"}
     ckpt = tracking.download(c, run.info.run_id, "checkpoints/last.pt", env["root"] / exp)
     assert torch.load(ckpt, weights_only=False)["step"] == step
+
+
+def test_seconds_budget_ends_training_and_logs_its_compute(env, capsys):
+    budget = 1.5
+    cfg = _cfg(gan="dcgan", steps=1_000_000, max_seconds=budget, log_every=25, sample_every=10**6,
+               ckpt_every=10**6)
+    res = train(cfg, workspace=env["ws"], tracking_uri=env["uri"], progress=False)
+    assert res.status == "FINISHED" and 10 < res.steps_done < 1_000_000
+    c = tracking.client(env["uri"])
+    m = c.get_run(res.run_id).data.metrics
+    assert budget <= m["train_seconds"] < budget + 0.5  # stops at the first step past the budget
+    assert m["steps_done"] == res.steps_done and m["images_seen"] == 8 * res.steps_done
+    flops = m["train_gflops"] * 1e9 / res.steps_done
+    wide = train(_cfg(gan="dcgan", steps=2, width=16), workspace=env["ws"], tracking_uri=env["uri"],
+                 progress=False)
+    wide_flops = c.get_run(wide.run_id).data.metrics["train_gflops"] * 1e9 / 2
+    assert 3.0 < wide_flops / flops < 4.2  # convolutions cost channels_in × channels_out ∝ width²
+    cli_base = ["--workspace", str(env["ws"]), "train", "--dataset", "tiny", "--tracking-uri", env["uri"]]
+    assert cli(cli_base + ["--seconds", "2", "--dry-run"]) == 0
+    assert '"max_seconds": 2.0' in capsys.readouterr().out
+    assert cli(cli_base + ["--seconds", "0"]) == 2
+    assert "max_seconds" in capsys.readouterr().err
+
+
+def test_resumed_run_spends_only_the_rest_of_its_seconds(env):
+    cfg = _cfg(gan="dcgan", steps=1_000_000, max_seconds=1.0, log_every=5, eval_every=5,
+               sample_every=10**6, ckpt_every=10**6)
+
+    def stop(step, G):
+        raise KeyboardInterrupt("test stop")
+
+    with pytest.raises(KeyboardInterrupt) as cut:
+        train(cfg, workspace=env["ws"], tracking_uri=env["uri"], progress=False, on_step=stop)
+    c = tracking.client(env["uri"])
+    at_cut = _history(c, cut.value.run_id, "train_seconds")
+    assert at_cut[-1][0] == 5 and at_cut[-1][1] < 1.0
+    res = train(None, workspace=env["ws"], tracking_uri=env["uri"], progress=False,
+                resume_run_id=cut.value.run_id)
+    assert res.status == "FINISHED" and res.steps_done > 5
+    seconds = _history(c, res.run_id, "train_seconds")
+    assert seconds[-1][1] < 1.5  # the budget once, not once per session
+    assert all(b > a for (_, a), (_, b) in zip(seconds, seconds[1:]))  # carried across the resume
+
+
+def test_flop_count_matches_torch_and_counts_the_penalties():
+    """``bench.compute.FlopCount`` gives torch's ``FlopCounterMode`` count where that one works,
+    and counts the gradient penalties' double backward, which that one refuses."""
+    from torch.utils.flop_counter import FlopCounterMode
+    from bench.compute import FlopCount
+    from models.trainer import GANTrainer
+
+    def one_step(gan, mode):
+        torch.manual_seed(0)
+        variant = models.get_variant(gan)
+        G, D = variant.build(32, 8, 4)
+        trainer = GANTrainer(variant, G, D, batch=4, latent_dim=8, seed=0)
+        with mode as counter:
+            trainer.step(lambda: torch.zeros(4, 1, 32, 32))
+        return counter
+
+    ours = one_step("dcgan", FlopCount()).total
+    assert ours > 0 and ours == one_step("dcgan", FlopCounterMode(display=False)).get_total_flops()
+    with pytest.raises(RuntimeError):
+        one_step("wgan-gp", FlopCounterMode(display=False))
+    # the same 5 critic steps as wgan, plus each one's penalty (a forward and double backward
+    # through D on the interpolates): 24.4M → 44.1M FLOPs here
+    assert one_step("wgan-gp", FlopCount()).total > 1.5 * one_step("wgan", FlopCount()).total

@@ -49,3 +49,19 @@ def test_attribution_lists_features_above_the_null_and_the_causal_check():
     assert "no geometric feature" in none and "found no feature" in none
     insane = attribution({"table": [dict(r, sanity_pass=False) for r in table], "causal": causal})
     assert insane.startswith("No attribution method passed the sanity check")
+
+
+def test_budget_statement_says_whether_compute_was_equal():
+    from analysis.report.board import budget_statement
+    done = {"state": ["complete"] * 2, "steps_done": [100.0, 300.0], "images_seen": [3200.0, 9600.0],
+            "train_gflops": [50.0, 60.0], "train_seconds": [10.0, 10.0]}
+    timed = budget_statement(pd.DataFrame({**done, "max_seconds": [10.0, 10.0]}))
+    assert timed.startswith("Equal compute: every trial trained for 10 s")
+    assert "took 100–300 steps, saw 3,200–9,600 images" in timed
+    steps = budget_statement(pd.DataFrame({**done, "steps_done": [200.0, 200.0],
+                                           "train_seconds": [8.0, 30.0], "max_seconds": [None, None]}))
+    assert steps.startswith("Equal steps, not equal compute: every trial ran 200 steps, which took 8–30 s")
+    mixed = budget_statement(pd.DataFrame({**done, "max_seconds": [10.0, None]}))
+    assert mixed.startswith("Budgets differ between trials")
+    old = budget_statement(pd.DataFrame({**done, "steps_done": [None, None], "max_seconds": [None, None]}))
+    assert "not logged" in old

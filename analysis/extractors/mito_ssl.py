@@ -2,13 +2,15 @@
 
 Weights file format (``torch.save``): ``{"config": {"size", "width"}, "state_dict": {...}}``.
 The sidecar ``<weights>.json`` records how they were trained (command, data hash, steps, seed,
-linear-probe figures); it is documentation, never read to compute features.
+linear-probe figures); it is documentation, never read to compute features. The architecture,
+the shipped file (``WEIGHTS``, in ``models/weights/``), :func:`default_weights` and
+:func:`load_encoder` live in ``models.encoder`` (the ``projected`` discriminator loads the same
+network) and are re-exported here.
 """
 from __future__ import annotations
 
 import hashlib
 import json
-import os
 from pathlib import Path
 
 import torch
@@ -16,18 +18,11 @@ from torch import nn
 from torch_fidelity.feature_extractor_base import FeatureExtractorBase
 
 from analysis.extractors.base import Extractor, file_sha256
-from analysis.extractors.ssl import SSLEncoder
 from bench.errors import MitoError
 from bench.workspace import atomic_write
+from models.encoder import ENV_VAR, WEIGHTS, SSLEncoder, default_weights, load_encoder
 
-WEIGHTS = Path(__file__).resolve().parent / "weights" / "mito_ssl.pt"
-ENV_VAR = "MITOGAN_SSL_WEIGHTS"
 LAYER = "embedding"
-
-
-def default_weights() -> Path:
-    """``$MITOGAN_SSL_WEIGHTS`` when set (e.g. a retrained encoder), else the shipped file."""
-    return Path(os.environ.get(ENV_VAR) or WEIGHTS)
 
 
 def save_encoder(enc: SSLEncoder, path: Path, info: dict | None = None) -> str:
@@ -41,20 +36,6 @@ def save_encoder(enc: SSLEncoder, path: Path, info: dict | None = None) -> str:
     side = json.dumps({"sha256": digest, **(info or {})}, indent=2, default=str)
     atomic_write(path.with_suffix(".json"), lambda tmp: tmp.write_text(side))
     return digest
-
-
-def load_encoder(path: Path) -> SSLEncoder:
-    """Read an encoder written by :func:`save_encoder` (``MitoError`` when missing or damaged)."""
-    path = Path(path)
-    if not path.is_file():
-        raise MitoError(path, "no mito-ssl weights here (train them: `mitogan encoder train`)")
-    try:
-        blob = torch.load(path, map_location="cpu", weights_only=True)
-        enc = SSLEncoder(**blob["config"])
-        enc.load_state_dict(blob["state_dict"])
-    except (RuntimeError, KeyError, TypeError, EOFError) as err:
-        raise MitoError(path, f"not a mito-ssl weights file ({type(err).__name__}: {err})") from err
-    return enc.eval().requires_grad_(False)
 
 
 class FidelityMitoSSL(FeatureExtractorBase):
@@ -142,3 +123,7 @@ class MitoSSLExtractor(Extractor):
     def fidelity_module(self) -> FeatureExtractorBase:
         return FidelityMitoSSL(self.name, [LAYER], feature_extractor_weights_path=self.weights,
                                encoder=self.encoder)
+
+
+__all__ = ["ENV_VAR", "LAYER", "WEIGHTS", "FidelityMitoSSL", "MitoSSLExtractor", "SSLEncoder",
+           "default_weights", "load_encoder", "save_encoder"]

@@ -6,8 +6,9 @@ two augmented views of each frame; the augmentations are those a microscope prod
 changing morphology (flips and 90° rotations, crops, defocus blur, camera noise, brightness and
 contrast), so the features keep what the augmentations leave alone: network shape.
 
-The weights ship in ``weights/mito_ssl.pt`` (a few hundred kB), with a JSON sidecar saying how
-they were trained; ``mitogan encoder train`` rebuilds them.
+The architecture, :class:`~models.encoder.SSLEncoder`, lives in ``models.encoder`` (a discriminator
+runs it too) and is re-exported here; the weights ship in ``models/weights/mito_ssl.pt`` (a few
+hundred kB), with a JSON sidecar saying how they were trained; ``mitogan encoder train`` rebuilds them.
 """
 from __future__ import annotations
 
@@ -21,35 +22,7 @@ from tqdm import tqdm
 
 from analysis.degradations import gaussian_blur
 from bench.errors import MitoError
-
-
-class SSLEncoder(nn.Module):
-    """Frames ``(N, 1, H, W)`` float in [0, 1] → features ``(N, 8 * width)``.
-
-    Frames are resized to ``size`` × ``size`` first, so any input size works. BatchNorm (not
-    GroupNorm: per-sample normalisation followed by global pooling erases most between-frame
-    differences, and SimCLR collapses) uses running statistics in eval mode, so one frame's
-    features never depend on the rest of its batch once trained.
-    """
-
-    def __init__(self, size: int = 64, width: int = 16):
-        super().__init__()
-        self.size, self.width = size, width
-        chans = [1, width, 2 * width, 4 * width, 8 * width]
-        layers: list[nn.Module] = []
-        for c_in, c_out in zip(chans[:-1], chans[1:]):
-            layers += [nn.Conv2d(c_in, c_out, 3, stride=2, padding=1), nn.BatchNorm2d(c_out), nn.ReLU(),
-                       nn.Conv2d(c_out, c_out, 3, padding=1), nn.BatchNorm2d(c_out), nn.ReLU()]
-        self.body = nn.Sequential(*layers)
-        self.dim = chans[-1]
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = x.float()
-        if x.shape[-1] != self.size or x.shape[-2] != self.size:
-            x = F.interpolate(x, size=(self.size, self.size), mode="bilinear", antialias=True,
-                              align_corners=False)
-        h = self.body(x * 2.0 - 1.0)  # (N, 8w, size/16, size/16)
-        return h.mean(dim=(2, 3))  # (N, 8w)
+from models.encoder import SSLEncoder
 
 
 def augment(x: torch.Tensor, gen: torch.Generator, size: int) -> torch.Tensor:

@@ -100,8 +100,13 @@ class DistinctCount:
         self.standardise = _scaler(real_feats)
         z = self.standardise(real_feats)
         d = cdist(z, z)
-        np.fill_diagonal(d, np.inf)
-        self.bandwidth = float(np.median(d.min(1)))
+        # an exact repeat is not "another frame" (the HeLa file stores most time points twice):
+        # with it, half the distances are 0 and so would the bandwidth be
+        nearest = np.where(d > 0, d, np.inf).min(1)
+        nearest = nearest[np.isfinite(nearest)]
+        if not len(nearest):
+            raise ValueError("every real frame has the same features: no scale to count distinct frames at")
+        self.bandwidth = float(np.median(nearest))
 
     def count(self, feats: np.ndarray) -> float:
         return vendi_count(self.standardise(np.asarray(feats, np.float64)), self.bandwidth)

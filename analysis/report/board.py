@@ -20,10 +20,12 @@ from analysis.protocol.score import HEADLINE
 from preprocessing.pipeline import Pipeline, op_flag
 
 MIN_TRIALS_FANOVA = 16
-SEED_KEYS = ["dataset", "pipeline", "gan", "diffaug"]
+SEED_KEYS = ["dataset", "pipeline", "gan", "diffaug", "ada", "output"]  # every grid axis but the seed
 # The board's metrics beyond the objectives: the protocol's headline metrics, then the judge.
 EXTRA = (*HEADLINE, "c2st_acc")
 SUFFIXES = (LOW, HIGH)  # each metric's interval columns (m_ci_low, m_ci_high)
+# What each trial's training cost (logged by bench.train at its last step).
+COMPUTE = ("steps_done", "train_seconds", "images_seen", "train_gflops")
 
 
 def non_dominated(v: np.ndarray) -> np.ndarray:
@@ -106,8 +108,10 @@ def leaderboard(study) -> pd.DataFrame:
         for k in (m, m + LOW, m + HIGH, floor_key(m), floor_key(m) + LOW, floor_key(m) + HIGH, gap_key(m)):
             if k in df:
                 out[k] = df[k].to_numpy()
-    for k in (COPYING, COLLAPSED, INTENSITY, "n_samples", "n_heldout_movies"):
+    for k in (COPYING, COLLAPSED, INTENSITY, "n_samples", "n_heldout_movies", *COMPUTE):
         out[k] = df.get(k, pd.Series(np.nan, index=df.index)).to_numpy()
+    out["max_seconds"] = [_number(study.runs[r].data.params.get("max_seconds")) if r in study.runs
+                          else np.nan for r in df["run_id"]]
     if len(study.objectives) > 1:
         out["pareto_rank"] = pareto_ranks(out, study.objectives)
     out["failure_reason"], out["mlflow_run_id"] = df["reason"].to_numpy(), df["run_id"].to_numpy()
@@ -117,9 +121,43 @@ def leaderboard(study) -> pd.DataFrame:
     return out
 
 
+def _number(text) -> float:
+    try:
+        return float(text)
+    except (TypeError, ValueError):  # "None", absent: no budget in seconds
+        return np.nan
+
+
+def _span(values, unit: str = "", digits: int = 3) -> str:
+    lo, hi = float(np.nanmin(values)), float(np.nanmax(values))
+    one = lambda v: f"{v:,.{digits}g}" if abs(v) < 100 else f"{v:,.0f}"  # noqa: E731
+    return f"{one(lo)}{unit}" if lo == hi else f"{one(lo)}–{one(hi)}{unit}"
+
+
+def budget_statement(board: pd.DataFrame) -> str:
+    """One sentence on whether the complete trials had equal compute (Lucic et al. 2018: GAN
+    variants compared at unequal cost mislead): the budget they shared, and what it bought."""
+    done = board[board["state"] == "complete"] if len(board) else board
+    if not len(done) or done["steps_done"].isna().all():
+        return "The trials' compute was not logged (runs from before compute logging)."
+    bought = (f"they took {_span(done['steps_done'])} steps, saw {_span(done['images_seen'])} images "
+              f"and used {_span(done['train_gflops'])} GFLOPs (an estimate: convolutions and matrix "
+              "products, forward and backward)")
+    seconds = done["max_seconds"]
+    if seconds.notna().all() and seconds.nunique() == 1:
+        return (f"Equal compute: every trial trained for {seconds.iloc[0]:g} s of training steps on "
+                f"the same machine setting; {bought}.")
+    if seconds.isna().all() and done["steps_done"].nunique() == 1:
+        return (f"Equal steps, not equal compute: every trial ran {int(done['steps_done'].iloc[0])} "
+                f"steps, which took {_span(done['train_seconds'], ' s')} and {_span(done['train_gflops'])} "
+                "GFLOPs; a variant that costs more per step had more compute (give budget.seconds "
+                "to compare at equal cost).")
+    return f"Budgets differ between trials: compare with care; {bought}."
+
+
 def seed_summary(board: pd.DataFrame, objectives) -> pd.DataFrame:
-    """Mean, SD and count of each objective over replicate seeds, per (data set, pipeline,
-    variant, diffaug), from the complete rows of :func:`leaderboard`."""
+    """Mean, SD and count of each objective over replicate seeds, per grid point without its
+    seed (``SEED_KEYS``), from the complete rows of :func:`leaderboard`."""
     keys = [k for k in SEED_KEYS if k in board]
     metrics = [m for m, _ in objectives if m in board]
     ok = board[board["state"] == "complete"] if "state" in board else board

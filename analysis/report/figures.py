@@ -72,7 +72,7 @@ def importance_figure(importances: dict[str, float], target: str, method: str) -
 def loss_grid(panels: dict, keys: list[str]) -> str:
     """Loss curves on a grid: one panel per ``(pipeline, variant)``.
 
-    ``panels[(pipeline, gan)]`` is a list of ``(label, {key: [(step, value)]}, diverged)``.
+    ``panels[(pipeline, variant)]`` (``tables.variant_label``) is a list of ``(label, {key: [(step, value)]}, diverged)``.
     A diverged run ends in a red ✕ at its last logged step.
     """
     n = len(panels)

@@ -11,7 +11,7 @@ from analysis.memorization import nearest_train
 from analysis.morphology import morphology_table
 from analysis.report import figures
 from analysis.report.sections import Missing, ReportContext, register_section
-from analysis.report.tables import arrow, fmt, metric_cell
+from analysis.report.tables import arrow, fmt, metric_cell, variant_label
 from preprocessing.physical import PHYSICAL_COLUMNS
 
 N_TILES = 8
@@ -32,7 +32,7 @@ def spread(x: np.ndarray, k: int) -> np.ndarray:
 def _label(ctx: ReportContext, run_id: str) -> str:
     row = ctx.trial_row(run_id)
     t = row.get("trial")
-    return f"#{int(t)} {row.get('gan', '')}" if t is not None and not pd.isna(t) else run_id[:8]
+    return f"#{int(t)} {variant_label(row)}" if t is not None and not pd.isna(t) else run_id[:8]
 
 
 @register_section("samples", "Samples of the top trials next to real frames", 60)

@@ -5,7 +5,7 @@ import json
 
 from analysis.report import figures
 from analysis.report.sections import Missing, ReportContext, register_section
-from analysis.report.tables import trial_label
+from analysis.report.tables import trial_label, variant_label
 
 
 def is_diverged(reason: str) -> bool:
@@ -24,7 +24,7 @@ def losses(ctx: ReportContext) -> dict:
     panels: dict = {}
     for _, row in st.trials.iterrows():
         curves = {k: st.history(row["run_id"], k) for k in keys}
-        panels.setdefault((row.get("pipeline", ""), row.get("gan", "")), []).append(
+        panels.setdefault((row.get("pipeline", ""), variant_label(row)), []).append(
             (trial_label(row), curves, is_diverged(row.get("reason") or "")))
     return {"img": figures.loss_grid(panels, keys), "keys": keys}
 

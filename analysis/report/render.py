@@ -72,12 +72,12 @@ def render_markdown(study: StudyData, sections: list[Section]) -> str:
     top = board[board["state"] == "complete"].head(5) if len(board) else board
     if len(top):
         cols = [c["name"] for c in lb.data["columns"][:4]]
-        lines += ["Top complete trials (all of them in `leaderboard.csv`):", "",
-                  "| rank | trial | gan | pipeline | verdict | " + " | ".join(cols) + " |",
+        lines += [md_text(lb.data["budget"]), "", "Top complete trials (all of them in `leaderboard.csv`):", "",
+                  "| rank | trial | variant | pipeline | verdict | " + " | ".join(cols) + " |",
                   "|---" * (5 + len(cols)) + "|"]
         for _, r in top.iterrows():
             rank = "–" if pd.isna(r.get("rank")) else str(int(r["rank"]))
-            lines.append(f"| {rank} | {tables.trial_label(r)} | {md_text(r.get('gan', ''))} | "
+            lines.append(f"| {rank} | {tables.trial_label(r)} | {md_text(tables.variant_label(r))} | "
                          f"{md_code(r.get('pipeline', ''))} | {md_text(r.get('verdict', ''))} | "
                          + " | ".join(tables.metric_cell(r, c)["text"] for c in cols) + " |")
         lines.append("")

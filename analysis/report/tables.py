@@ -44,6 +44,14 @@ def metric_cell(row, m: str) -> dict:
             "gap": ", ".join(w for w in (word, z) if w)}
 
 
+def variant_label(row) -> str:
+    """``dcgan+da+ada+fl``: the variant and its options (DiffAugment, ADA, fluorescence output)
+    marked as in cell ids, so rows that differ only in an option are told apart."""
+    marks = (("+da", str(row.get("diffaug")) == "True"), ("+ada", str(row.get("ada")) == "True"),
+             ("+fl", row.get("output") == "fluorescence"))
+    return str(row.get("gan", "")) + "".join(m for m, on in marks if on)
+
+
 def trial_label(row) -> str:
     """``#<trial number>`` (or the run id's start when the run has no trial tag)."""
     t = row.get("trial")
@@ -97,9 +105,10 @@ def leaderboard(ctx: ReportContext) -> dict:
         rows.append({"label": trial_label(r), "trial": trial, "state": r["state"], "rank": rank,
                      "verdict": r.get("verdict") or "", "reason": r.get("failure_reason") or "",
                      "run_id": r["mlflow_run_id"], "params": [param_label(r, p) for p in params],
-                     "cells": [metric_cell(r, c) for c in cols]})
+                     "cells": [metric_cell(r, c) for c in cols],
+                     "compute": [fmt(r.get(k)) for k in board.COMPUTE[1:]]})
     return {"columns": [{"name": c, "arrow": arrow(c)} for c in cols], "rows": rows, "params": params,
-            "files": {"leaderboard.csv": df}, "table": df}
+            "budget": board.budget_statement(df), "files": {"leaderboard.csv": df}, "table": df}
 
 
 @register_section("pareto", "Pareto front of the objectives", 30)

@@ -36,7 +36,10 @@ FEATURE_WORDS = {"tubule_width_px": ("tubule width", "too thin", "too thick"),
 
 
 def _setting(row) -> str:
-    return f"{param_label(row, 'pipeline')} × {row.get('gan', '?')} (trial {trial_label(row)})"
+    opts = [name for key, name in (("diffaug", "DiffAugment"), ("ada", "ADA")) if str(row.get(key)) == "True"]
+    opts += ["fluorescence output"] if row.get("output") == "fluorescence" else []
+    gan = " + ".join([str(row.get("gan", "?")), *opts])
+    return f"{param_label(row, 'pipeline')} × {gan} (trial {trial_label(row)})"
 
 
 def winner(ranked: pd.DataFrame) -> str:

@@ -71,7 +71,8 @@ def register(sub) -> None:
     p.add_argument("--channel", type=int, default=None, help="channel index to keep")
     p.add_argument("--z", choices=["slices", "max", "mean"], default="max",
                    help="z-stacks: one frame per slice, or a projection (default max)")
-    p.add_argument("--frames", default=None, metavar="a:b", help="time points to keep")
+    p.add_argument("--frames", default=None, metavar="a:b[:step]",
+                   help="time points to keep, a python slice (1::2: every other frame from 1)")
     p.add_argument("--intensity-range", default="auto",
                    help="auto | pLOW,pHIGH (percentiles) | LOW,HIGH (source values) → [0, 1]")
     p.add_argument("--pixel-size-um", default=None, metavar="UM",

@@ -47,7 +47,7 @@ def register(sub) -> None:
     t.add_argument("--width", type=int, default=16)
     t.add_argument("--label-key", default="class", help="movie meta key for the linear probe")
     t.add_argument("--out", default=None,
-                   help="weights file (default: the shipped analysis/extractors/weights/mito_ssl.pt)")
+                   help="weights file (default: the shipped models/weights/mito_ssl.pt)")
     t.set_defaults(func=_train)
     i = s.add_parser("info", help="print the weights hash and how they were trained")
     i.add_argument("--weights", default=None)

@@ -14,7 +14,8 @@ from bench.errors import MitoError, redact
 EXIT = {"FINISHED": 0, "FAILED": 3, "KILLED": 130}
 # CLI flag → TrainConfig field, for the flags that map one to one
 FIELDS = ("dataset", "pipeline", "gan", "size", "steps", "seed", "batch", "latent_dim", "width",
-          "lr_g", "lr_d", "n_critic", "device", "experiment", "threads", "workers", "amp")
+          "lr_g", "lr_d", "n_critic", "device", "experiment", "threads", "workers", "amp",
+          "max_seconds", "output")
 
 
 def _kv(text: str) -> tuple[str, object]:
@@ -35,7 +36,7 @@ def build_config(args):
     fields.update(dict(_kv(t) for t in args.set or []))
     if args.gan_option:
         fields["gan_options"] = dict(_kv(t) for t in args.gan_option)
-    for flag in ("diffaug", "ema", "compile", "channels_last"):
+    for flag in ("diffaug", "ada", "ema", "compile", "channels_last"):
         if getattr(args, flag):
             fields[flag] = True
     if "dataset" not in fields:
@@ -88,7 +89,13 @@ def register(sub) -> None:
     p.add_argument("--lr-g", dest="lr_g", type=float, help="default: the variant's")
     p.add_argument("--lr-d", dest="lr_d", type=float, help="default: the variant's")
     p.add_argument("--n-critic", dest="n_critic", type=int, help="default: the variant's")
+    p.add_argument("--seconds", dest="max_seconds", type=float,
+                   help="training budget in seconds of training steps (--steps is then the cap)")
     p.add_argument("--diffaug", action="store_true", help="DiffAugment on every D input")
+    p.add_argument("--ada", action="store_true",
+                   help="adaptive augmentation probability (ADA), with any variant")
+    p.add_argument("--output", help="generator output layer: tanh or fluorescence (exact-zero "
+                   "background, as percentile-clipped frames have; default tanh)")
     p.add_argument("--ema", action="store_true", help="keep an EMA of the generator weights")
     p.add_argument("--device", help="auto | cpu | cuda (default auto)")
     p.add_argument("--threads", type=int,

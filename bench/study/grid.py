@@ -35,6 +35,8 @@ def grid_space(cfg: StudyConfig) -> dict[str, BaseDistribution]:
              "pipeline": CategoricalDistribution(cfg.pipelines),
              "gan": CategoricalDistribution(cfg.gans),
              "diffaug": CategoricalDistribution(cfg.diffaug),
+             "ada": CategoricalDistribution(cfg.ada),
+             "output": CategoricalDistribution(cfg.output),
              "seed": CategoricalDistribution(cfg.seeds)}
     uses = [set(pipeline_ops(p)) for p in cfg.pipelines]
     for op in sorted(set.union(*uses) - set.intersection(*uses)):

@@ -56,7 +56,14 @@ def validate(cfg: StudyConfig, workspace: Path) -> None:
     from models import list_variants
     from preprocessing.dataset import Dataset
     for d in cfg.datasets:
-        if d.simulate is None:
+        if d.source is not None:
+            missing = [p for p in d.source.paths if not Path(p).exists()]
+            if missing:  # needed only while the data set is not imported yet
+                try:
+                    Dataset.load(d.name, workspace)
+                except MitoError:
+                    raise MitoError(f"datasets.{d.name}.source.paths", f"{missing[0]}: not found")
+        elif d.simulate is None:
             Dataset.load(d.name, workspace)  # MitoError names the missing data set
     for i, p in enumerate(cfg.pipelines):
         try:
@@ -76,20 +83,27 @@ def validate(cfg: StudyConfig, workspace: Path) -> None:
 
 
 def ensure_datasets(cfg: StudyConfig, workspace: Path) -> None:
-    """Create the ``simulate:`` data sets that are not in the workspace yet.
+    """Create the ``simulate:`` and ``source:`` data sets that are not in the workspace yet.
 
-    Goes through the function behind ``mitogan data simulate --import``, so the data set (movies,
-    ground truth, per-movie ``meta``) is the one that command makes with the same arguments.
+    Goes through the functions behind ``mitogan data simulate --import`` and ``mitogan data
+    import``, so the data set (movies, ground truth, per-movie ``meta``) is the one those
+    commands make with the same arguments.
     """
     from preprocessing.dataset import Dataset
+    from preprocessing.ingest import import_dataset
     from preprocessing.simulator.cli import simulate_dataset
     for d in cfg.datasets:
         try:
             Dataset.load(d.name, workspace)
             continue
         except MitoError:
-            if d.simulate is None:
+            if d.simulate is None and d.source is None:
                 raise
+        if d.source is not None:
+            s = d.source
+            import_dataset(s.paths, d.name, workspace, rois=s.roi or None, channel=s.channel, z=s.z,
+                           frames=s.frames, intensity_range=s.intensity_range)
+            continue
         sim = dict(d.simulate)
         unknown = set(sim) - {"movies", "frames", "size_yx", "seed", "classes", "params"}
         if unknown:

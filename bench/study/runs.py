@@ -25,7 +25,9 @@ def create_parent_run(cfg: StudyConfig, uri: str, experiment_id: str, storage_ur
     params = {"study": cfg.name, "optuna_storage": redact(storage_url),
               "datasets": ",".join(d.name for d in cfg.datasets), "pipelines": " ; ".join(cfg.pipelines),
               "gans": ",".join(cfg.gans), "diffaug": ",".join(map(str, cfg.diffaug)),
+              "ada": ",".join(map(str, cfg.ada)), "output": ",".join(cfg.output),
               "seeds": ",".join(map(str, cfg.seeds)), "steps": cfg.budget.steps,
+              "budget_seconds": cfg.budget.seconds,
               "size": cfg.budget.size, "batch": cfg.budget.batch,
               "objectives": ",".join(f"{o.metric}:{o.direction}" for o in cfg.objectives),
               "trials_per_cell": cfg.search.trials_per_cell, "pruning": cfg.pruning.enabled}

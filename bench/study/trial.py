@@ -16,6 +16,7 @@ import optuna
 from bench.study.config import Cell, StudyConfig
 from bench.study.grid import cell_params, grid_space, search_space
 
+STEPS_CAP = 10_000_000  # a budget in seconds only: the seconds end training, not this
 _REFERENCE: dict = {}  # (dataset, pipeline, size, split) → morphology table of held-out frames
 
 
@@ -52,9 +53,10 @@ def train_config(cfg: StudyConfig, cell: Cell, hyper: dict):
     """The ``TrainConfig`` of a cell: budget, ``train:`` overrides, cell axes, searched values."""
     from bench.config import TrainConfig
     fields = {**cfg.train, "dataset": cell.dataset, "pipeline": cell.pipeline, "gan": cell.gan,
-              "diffaug": cell.diffaug, "seed": cell.seed, "size": cfg.budget.size,
-              "steps": cfg.budget.steps, "batch": cfg.budget.batch, "experiment": cfg.experiment,
-              **hyper}
+              "diffaug": cell.diffaug, "ada": cell.ada, "output": cell.output, "seed": cell.seed,
+              "size": cfg.budget.size, "max_seconds": cfg.budget.seconds, "batch": cfg.budget.batch,
+              "experiment": cfg.experiment, **hyper}
+    fields["steps"] = cfg.budget.steps or STEPS_CAP
     if cfg.pruning.enabled:
         fields["eval_every"] = cfg.pruning.every
     return TrainConfig(**fields)
