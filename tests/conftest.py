@@ -127,13 +127,28 @@ def assert_nothing_running(client: MlflowClient, study: optuna.Study) -> None:
     assert not client.search_runs([exp], filter_string="attributes.status = 'RUNNING'")
 
 
+def _has_experiment(study_dir: Path, name: str) -> bool:
+    """Whether the study's SQLite store holds its experiment (read-only, no MLflow)."""
+    import sqlite3
+    from contextlib import closing
+    db = study_dir / "mlruns" / "mlflow.db"
+    try:
+        with closing(sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=1)) as con:
+            return con.execute("SELECT 1 FROM experiments WHERE name = ?",
+                               (f"study-{name}",)).fetchone() is not None
+    except sqlite3.Error:  # absent, or its tables not created yet
+        return False
+
+
 def wait_for_training(study_dir: Path, name: str, timeout: float = 180) -> None:
     """Block until some trial of study ``name`` has a child run RUNNING (mid-training)."""
     from mlflow.tracking import MlflowClient
     client = MlflowClient(local_uri(study_dir))
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        exp = client.get_experiment_by_name(f"study-{name}") if (study_dir / "mlruns" / "mlflow.db").exists() else None
+        # MLflow only once the study has created the store and its experiment: a client opened
+        # on a store mid-migration takes write locks that the study's own writes then hit
+        exp = client.get_experiment_by_name(f"study-{name}") if _has_experiment(study_dir, name) else None
         if exp and client.search_runs([exp.experiment_id], filter_string=(
                 f"attributes.status = 'RUNNING' and tags.`mitogan.trial_key` LIKE '{name}:%'")):
             return
