@@ -59,6 +59,14 @@ def test_evaluate_run_scores_against_heldout_movies_and_logs(run):
     held = run_split(cfg, run["ws"], progress=False)[1]
     assert px and flat["real_tubule_width_um_median"] == pytest.approx(
         morphology_table(held.x[:, 0])["tubule_width_px"].median() * px)
+    # pixel intensities: held-out frames and the very samples scored (seed = the run's + 1)
+    from analysis.intensity import intensity_stats
+    from models.sampling import sample
+    G, _ = load_generator(run["run_id"], run["uri"])
+    for side, x in (("real", held.x), ("fake", sample(G, 40, seed=cfg.seed + 1))):
+        for k, v in intensity_stats(x).items():
+            assert flat[f"{side}_{k}"] == pytest.approx(v, abs=1e-6), (side, k)
+    assert flat["fake_zero_fraction"] == 0  # a tanh generator cannot draw an exact zero
 
     c = tracking.client(run["uri"])
     logged = c.get_run(run["run_id"]).data.metrics

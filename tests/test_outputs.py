@@ -69,6 +69,17 @@ def test_simulator_background_is_not_zeroed():
     assert w1(x, fit["fluorescence"]) < 0.01 and w1(x, fit["tanh"]) < 0.01
 
 
+def test_intensity_stats_known_answer():
+    from analysis.intensity import intensity_stats
+    x = np.zeros((10, 1, 10, 10), np.float32)  # 1000 pixels: 600 background, 400 at 0.1 .. 0.499
+    x.reshape(-1)[600:] = np.arange(400) / 1000 + 0.1
+    s = intensity_stats(x)
+    assert s["zero_fraction"] == 0.6 and s["pixel_median"] == 0.0
+    assert s["pixel_p99"] == pytest.approx(np.quantile(x, 0.99)) and 0.48 < s["pixel_p99"] < 0.49
+    x.reshape(-1)[:600] = 1e-4  # a faint haze is not background
+    assert intensity_stats(x)["zero_fraction"] == 0 and intensity_stats(x)["pixel_median"] == pytest.approx(1e-4)
+
+
 def test_clamp_passes_gradient_and_unknown_output_is_refused():
     layer = output_layer("fluorescence")
     h = torch.tensor([-5.0, 0.0, 5.0], requires_grad=True)

@@ -65,6 +65,9 @@ def test_report_in_browser(study, tmp_path):
     assert len(targets) == 5 and set(targets) <= set(sections), targets  # each sentence: its evidence
     assert "Best at matching the held-out movies" in sections["verdict"]
     assert "effectively distinct frames" in sections["verdict"]  # the finish's synthetic set
+    assert "Background: 0% of its pixels are exactly zero" in sections["verdict"]  # tanh: no zero
+    assert "exact-zero pixels (fraction)" in sections["morphology"] and "pixel 99th percentile" in \
+        sections["morphology"]  # evaluate's intensity summaries beside the morphology
     prov = sections["provenance"]
     assert "mito-ssl" in prov and "data_hash" in prov        # extractor and data set hash named
     assert "explain" in sections["attribution"]

@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from analysis.report.verdict import attribution, copying, morphology_words, winner
+from analysis.report.verdict import attribution, background, copying, morphology_words, winner
 
 
 def _row(trial, gap, lo, hi, **kw):
@@ -28,6 +28,14 @@ def test_copying_sentence_follows_the_flag():
                     "copying": 1.0}).startswith("It copies training frames: 90%")
     assert copying({"copy_fraction": 0.1, "copy_fraction_ci_low": 0.05, "copy_fraction_ci_high": 0.2,
                     "copying": 0.0}).startswith("It does not copy")
+
+
+def test_background_clause_compares_exact_zeros_and_median():
+    row = {"real_zero_fraction": 0.67, "real_pixel_median": 0.0, "fake_zero_fraction": 0.0,
+           "fake_pixel_median": 0.0145}
+    assert background(row) == (" Background: 0% of its pixels are exactly zero against 67% of "
+                               "held-out pixels (median pixel 0.0145 vs 0).")
+    assert background({"real_zero_fraction": 0.67}) == ""  # evaluated before these were logged
 
 
 def test_morphology_words_name_the_direction_of_each_departure():

@@ -7,6 +7,7 @@ import json
 import numpy as np
 import pandas as pd
 
+from analysis.intensity import INTENSITY_STATS
 from analysis.memorization import nearest_train
 from analysis.morphology import morphology_table
 from analysis.report import figures
@@ -133,8 +134,10 @@ def morphology(ctx: ReportContext) -> dict:
         raise Missing("the morphology table has no numeric features")
     label = _label(ctx, rid)
     row = ctx.trial_row(rid)
-    um = [(name, fmt(row.get(f"real_{name}_median")), fmt(row.get(f"fake_{name}_median")))
-          for name, _ in PHYSICAL_COLUMNS.values() if pd.notna(row.get(f"real_{name}_median"))]
+    logged = [(f"median {name}", f"{name}_median") for name, _ in PHYSICAL_COLUMNS.values()] + [
+        (what, stat) for stat, what in INTENSITY_STATS.items()]  # what evaluate logged, µm first
+    um = [(what, fmt(row.get(f"real_{key}")), fmt(row.get(f"fake_{key}")))
+          for what, key in logged if pd.notna(row.get(f"real_{key}"))]
     return {"img": figures.distributions_figure(real_df, fake_df, feats, label),
             "label": label, "n": n, "um": um}
 

@@ -7,7 +7,9 @@ pointing at the section with its evidence.
 3. Copying: the fraction of samples nearer a training frame than held-out frames typically are,
    against the fraction expected of new movies.
 4. Morphology, feature by feature: the generated median inside the middle half (25-75%) of the
-   held-out frames is "within real variation"; outside it, in words ("too thin", "too few tips").
+   held-out frames is "within real variation"; outside it, in words ("too thin", "too few tips");
+   then the background, where evaluate logged it: exact-zero pixels and median pixel against the
+   held-out frames' (a tanh generator's haze, :mod:`analysis.intensity`).
 5. Attribution: geometric features whose attribution, beyond what the overlapping masks explain,
    exceeds the randomized-weights null (``unique`` excess, 95% interval above 0, in at least half
    of the methods that pass the sanity check), and whether the causal blur check agreed.
@@ -109,6 +111,18 @@ def morphology(real: pd.DataFrame, fake: pd.DataFrame) -> str:
             + (f"; within real variation: {', '.join(within)}." if within and off else "."))
 
 
+def background(row) -> str:
+    """`` Background: ...`` (exact-zero pixels and median pixel, generated vs held-out), or ``""``
+    for runs evaluated before these were logged."""
+    v = {(side, k): number(row, f"{side}_{k}") for side in ("real", "fake")
+         for k in ("zero_fraction", "pixel_median")}
+    if any(x is None for x in v.values()):
+        return ""
+    return (f" Background: {v['fake', 'zero_fraction']:.0%} of its pixels are exactly zero against "
+            f"{v['real', 'zero_fraction']:.0%} of held-out pixels (median pixel "
+            f"{fmt(v['fake', 'pixel_median'])} vs {fmt(v['real', 'pixel_median'])}).")
+
+
 def attribution(doc: dict) -> str:
     table = pd.DataFrame(doc.get("table", []))
     if table.empty:
@@ -154,7 +168,7 @@ def verdict(ctx: ReportContext) -> dict:
                  (copying(row), "memorization")]
     from analysis.report.imagery import morphology_tables  # late: imagery registers its sections
     for text, target, make in (
-            ("morphology", "morphology", lambda: morphology(*morphology_tables(ctx, rid))),
+            ("morphology", "morphology", lambda: morphology(*morphology_tables(ctx, rid)) + background(row)),
             ("attribution", "attribution", lambda: attribution(_explain_doc(ctx, rid)))):
         try:
             sentences.append((make(), target))

@@ -10,7 +10,8 @@ the samples' nearest-training-frame distances against the held-out frames' (see
 ``fid_ci_low``, ``floor_fid``, ``gap_z_fid``, ``copying``, ``heldout_gap``, ...), plus
 ``intensity_output`` (0 for pipelines whose output is an edge map or a mask: they are left out of
 cross-pipeline rankings), ``real_<feature>_median`` / ``fake_<feature>_median`` morphology in µm
-where the data set's pixel size is known, and ``inception_fid`` / ``inception_floor_fid`` (+
+where the data set's pixel size is known, ``real_<stat>`` / ``fake_<stat>`` pixel intensities
+(:mod:`analysis.intensity`: exact-zero background, median, 99th percentile), and ``inception_fid`` / ``inception_floor_fid`` (+
 intervals) only when Inception weights are on this machine.
 """
 from __future__ import annotations
@@ -23,6 +24,7 @@ import numpy as np
 
 from analysis.evaluation_figures import morphology_histograms, nearest_grid
 from analysis.extractors import available_extractors
+from analysis.intensity import intensity_stats
 from analysis.protocol.flat import INTENSITY, flatten, inception_keys
 from analysis.protocol.roles import make_role
 from analysis.protocol.score import Protocol
@@ -74,6 +76,8 @@ def evaluate_run(run_id: str, *, workspace, tracking_uri: str | None = None, n_s
     px = training_pixel_size_um(ds, cfg.pipeline, cfg.size)
     for side, table in tables.items():  # µm where the data set's pixel size is known
         flat.update({f"{side}_{k}_median": v for k, v in morphology_um(table, px).items()})
+    for side, x in (("real", held.x), ("fake", fake)):  # the background haze features hardly see
+        flat.update({f"{side}_{k}": v for k, v in intensity_stats(x).items()})
     report = {"run_id": run_id, "pipeline": cfg.pipeline, "sample_seed": seed, "split": {
         "train": sorted(set(train.movie_ids)), "heldout": sorted(set(held.movie_ids)),
         "stratified_by_label": ds.movie_labels() is not None},

@@ -12,12 +12,13 @@ from bench.errors import MitoError
 from bench.study.config import DEFAULT_OBJECTIVES, StudyConfig
 
 def known_metrics() -> set[str]:
-    """The protocol's flat keys (:mod:`analysis.protocol.flat`), their ``inception_`` twins and
-    the µm morphology medians of ``evaluate_run``."""
+    """The protocol's flat keys (:mod:`analysis.protocol.flat`), their ``inception_`` twins, the
+    µm morphology medians and the pixel-intensity summaries of ``evaluate_run``."""
+    from analysis.intensity import intensity_keys
     from analysis.protocol.flat import all_keys, inception_keys  # late: pulls in the metric stack
     from preprocessing.physical import PHYSICAL_COLUMNS
     um = [f"{side}_{name}_median" for side in ("real", "fake") for name, _ in PHYSICAL_COLUMNS.values()]
-    return {*all_keys(), *inception_keys(), *um}
+    return {*all_keys(), *inception_keys(), *um, *intensity_keys()}
 
 
 def check_objectives(cfg: StudyConfig) -> None:
