@@ -109,3 +109,12 @@ def test_a_run_whose_split_changed_is_refused(run, monkeypatch):
     monkeypatch.setattr(Dataset, "split", old_rule)
     with pytest.raises(MitoError, match="split rule changed"):
         evaluate_run(run["run_id"], workspace=run["ws"], tracking_uri=run["uri"], n_samples=8, log=False)
+
+
+def test_reevaluation_keeps_the_n_it_was_scored_at(run):
+    """The floor and every gap depend on N: re-evaluating without --n-samples reuses the run's
+    last N (a study's n_eval_samples), not all training frames."""
+    first = evaluate_run(run["run_id"], workspace=run["ws"], tracking_uri=run["uri"], n_samples=24,
+                         n_boot=20)
+    again = evaluate_run(run["run_id"], workspace=run["ws"], tracking_uri=run["uri"], n_boot=20, log=False)
+    assert first["n_samples"] == again["n_samples"] == 24 and again["fid"] == pytest.approx(first["fid"])

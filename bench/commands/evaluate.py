@@ -28,7 +28,7 @@ def _run(args) -> int:
 def register(sub) -> None:
     p = sub.add_parser("evaluate", help="evaluate a training run's generator and log to the run")
     p.add_argument("--run", required=True, help="MLflow run id of a `mitogan train` run")
-    p.add_argument("--n-samples", type=int, default=None, help="generated frames (default: N real)")
+    p.add_argument("--n-samples", type=int, default=None, help="generated frames (default: the N of the run's last evaluation, else N train)")
     p.add_argument("--n-boot", type=int, default=None,
                    help="bootstrap replicates over movies (default: the protocol's 200)")
     p.add_argument("--tracking-uri", default=None)

@@ -49,7 +49,9 @@ def evaluate_run(run_id: str, *, workspace, tracking_uri: str | None = None, n_s
                  n_boot: int | None = None) -> dict:
     """Score the generator of ``run_id``; returns the flat metrics (module docstring).
 
-    ``n_samples`` defaults to the number of training frames (the floor is then all of them).
+    ``n_samples`` defaults to the N the run was last evaluated at (a study's ``n_eval_samples``:
+    the floor and every gap depend on N, so a re-evaluation must not silently change it), else
+    to the number of training frames (the floor is then all of them).
     ``log`` writes the metrics, ``evaluation/evaluation.json`` (the whole protocol result) and
     the figures (nearest-training-frame grid, morphology histograms vs held-out) to the run.
     """
@@ -60,6 +62,8 @@ def evaluate_run(run_id: str, *, workspace, tracking_uri: str | None = None, n_s
     G, cfg = load_generator(run_id, tracking_uri)
     ds = Dataset.load(cfg.dataset, workspace)
     train, held = checked_split(run_id, cfg, workspace, tracking_uri, dataset=ds)
+    if n_samples is None:  # the N of the run's last evaluation, when it has one
+        n_samples = tracking.client(tracking_uri).get_run(run_id).data.metrics.get("n_samples")
     m = int(n_samples or len(train.x))
     seed = cfg.seed + 1 if seed is None else seed
     fake = sample(G, m, seed=seed)  # (M, 1, S, S) float32 in [0, 1]
