@@ -198,8 +198,13 @@ def train(cfg: TrainConfig, *, workspace=None, tracking_uri: str | None = None,
         with _StopFlag() as stop:
             train_set, held = run_split(cfg, workspace, dataset=ds, progress=progress)
             if not resume_run_id:
+                empty = sorted(set(ds.movie_ids) - set(train_set.movie_ids) - set(held.movie_ids))
+                if empty:  # said once, at the start: these movies are on neither side of the split
+                    tqdm.write(f"{cfg.dataset}: {len(empty)} of {len(ds.movie_ids)} movies have no frame "
+                               f"after {cfg.pipeline} and are left out ({', '.join(empty)})")
                 c.log_batch(run_id, params=[_param("n_train", len(train_set.x)),
                                             _param("n_heldout", len(held.x)),
+                                            _param("n_movies_without_frames", len(empty)),
                                             _param("torch_threads", threads.n),
                                             _param("torch_threads_basis", threads.basis)])
             torch.manual_seed(cfg.seed)  # weight initialisation

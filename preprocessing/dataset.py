@@ -90,15 +90,21 @@ class Dataset:
                   for m in self.movies}
         return None if any(v is None for v in labels.values()) else {k: str(v) for k, v in labels.items()}
 
-    def split(self, heldout_fraction: float = 0.25, seed: int = 0) -> tuple[list[str], list[str]]:
+    def split(self, heldout_fraction: float = 0.25, seed: int = 0,
+              among=None) -> tuple[list[str], list[str]]:
         """Split movies (never frames of one movie on both sides) into train and held-out.
 
         :func:`preprocessing.split.split_by_movie`: stratified by label when every movie carries
         one (:meth:`movie_labels`), at least two held-out movies when the data set has four or
         more (the least an interval over movies needs). Deterministic in ``seed`` and the movie
         ids; a one-movie data set cannot be split by movie.
+
+        ``among``: the movies to split, e.g. those a pipeline left frames of (a ``tile`` with
+        ``min_fg`` drops every tile of a nearly empty movie). A movie with no frame would
+        otherwise take a held-out place and leave the verdict one movie short. Movies outside
+        ``among`` are on neither side.
         """
-        ids = sorted(self.movie_ids)
+        ids = sorted(self.movie_ids if among is None else set(self.movie_ids) & set(map(str, among)))
         if heldout_fraction <= 0:
             return ids, []
         if len(ids) < 2:

@@ -244,6 +244,7 @@ def prepare_split(dataset, spec, size: int, workspace=None, heldout_fraction: fl
 
 
 def heldout_mask(dataset, prep: Prepared, heldout_fraction: float = 0.25, seed: int = 0) -> np.ndarray:
-    """``(N,)`` bool: frame of ``prep`` from a movie ``Dataset.split`` holds out."""
-    _, held = dataset.split(heldout_fraction, seed)
+    """``(N,)`` bool: frame of ``prep`` from a movie ``Dataset.split`` holds out, splitting only
+    the movies that have frames in ``prep``."""
+    _, held = dataset.split(heldout_fraction, seed, among=np.unique(prep.movie_ids))
     return np.isin(prep.movie_ids, held)

@@ -103,7 +103,7 @@ def test_a_run_whose_split_changed_is_refused(run, monkeypatch):
     from bench.errors import MitoError
     from preprocessing.dataset import Dataset
 
-    def old_rule(self, heldout_fraction=0.25, seed=0):  # one held-out movie, as before
+    def old_rule(self, heldout_fraction=0.25, seed=0, among=None):  # one held-out movie, as before
         ids = sorted(self.movie_ids)
         return ids[1:], ids[:1]
     monkeypatch.setattr(Dataset, "split", old_rule)

@@ -48,6 +48,36 @@ def test_prepare_caches_and_splits_by_movie(dataset, workspace):
     assert list(workspace.glob("cache/preprocess/.tmp-*")) == []
 
 
+
+def test_movies_a_pipeline_empties_are_left_out_of_the_split(workspace, tmp_path):
+    # 4 movies of tubes and one dark movie (sensor noise only, no structure): tile(min_fg) keeps
+    # no tile of it. Split among the 5, some seeds would hold the dark movie out and leave the
+    # verdict one held-out movie short; split among the 4 that have frames, 2 are always held out.
+    import tifffile
+
+    from preprocessing.ingest import import_dataset
+    from preprocessing.split import split_by_movie
+    from tests.conftest import movie
+    paths = []
+    for i in range(5):
+        frames = movie(3, 48, seed=i) if i < 4 else np.zeros((3, 48, 48), np.float32)
+        paths.append(tmp_path / f"m{i}.tif")
+        tifffile.imwrite(paths[-1], (frames * 4000 + 100).astype(np.uint16), photometric="minisblack")
+    ds = import_dataset(paths, "gappy", workspace, progress=False)
+    spec = "normalize|tile(stride_px=16, min_fg=0.05)"
+    prep = prepare(ds, spec, 16, workspace, progress=False)
+    dark = ds.movie_ids[4]
+    assert dark not in set(prep.movie_ids) and len(set(prep.movie_ids)) == 4
+    held_dark = 0
+    for seed in range(8):
+        train, held = prepare_split(ds, spec, 16, workspace, 0.25, seed=seed, progress=False)
+        expected = split_by_movie(sorted(set(prep.movie_ids)), None, 0.25, seed)
+        assert tuple(sorted(set(held.movie_ids))) == expected.heldout
+        assert tuple(sorted(set(train.movie_ids))) == expected.train
+        held_dark += dark in ds.split(0.25, seed)[1]  # the split of all 5 movies, for contrast
+    assert held_dark > 0  # the old split (over every movie) did hold the dark movie out
+
+
 def test_cli_preprocess_reports_cache_hit_and_writes_contact_sheet(dataset, workspace):
     cmd = [sys.executable, "-m", "bench.cli", "preprocess", "--dataset", "cells", "--pipeline",
            "register|normalize|nlm(h=8)|laplacian", "--size", "32"]
