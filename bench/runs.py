@@ -101,8 +101,7 @@ def checked_split(run_id: str, cfg: TrainConfig, workspace=None, tracking_uri: s
         raise MitoError(f"run {run_id}", f"trained on {logged[0]} train / {logged[1]} held-out frames, "
                         f"but its split now gives {len(train.x)} / {len(held.x)}: the split rule "
                         "changed since (by movie label, at least 2 held-out movies, among movies "
-                        "with frames); retrain it to "
-                        "score it against movies it never saw")
+                        "with frames); retrain it to score it against movies it never saw")
     return train, held
 
 

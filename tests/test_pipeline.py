@@ -48,7 +48,6 @@ def test_prepare_caches_and_splits_by_movie(dataset, workspace):
     assert list(workspace.glob("cache/preprocess/.tmp-*")) == []
 
 
-
 def test_movies_a_pipeline_empties_are_left_out_of_the_split(workspace, tmp_path):
     # 4 movies of tubes and one dark movie (sensor noise only, no structure): tile(min_fg) keeps
     # no tile of it. Split among the 5, some seeds would hold the dark movie out and leave the
